@@ -1,0 +1,211 @@
+"""EscalationModel: the fitted feature pipeline, the LightGBM booster, the calibrator, the
+warning thresholds and the as-of history state in one picklable object.
+
+Training registers this object in MLflow as a pyfunc *callable* (``__call__``), so this
+module needs no MLflow import; serving and batch scoring load it back and call
+``score_case`` / ``score`` directly.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from features.build import CaseFeaturizer, case_frame
+from features.history import HISTORY_FEATURES, HistoryState
+from features.schema import OTHER, normalise_category, normalise_source
+from risk.levels import check_thresholds, level_for, levels_for
+from risk.reasons import LOWERS, RAISES, ReasonIndex, describe
+
+MODEL_NAME = "dispute-escalation"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One plain-Chinese reason behind a score."""
+
+    code: str  # feature family, e.g. "cue_threat", "party_escalations"
+    text: str  # e.g. "事件简述提到言语威胁"
+    direction: str  # "升高" (raises the risk) or "降低" (lowers it)
+    contribution: float  # log-odds contribution of the family
+
+
+@dataclass(frozen=True)
+class ScoredCase:
+    case_id: str
+    risk: float  # calibrated probability of 民转刑 within horizon_days
+    level: str  # level from the model's thresholds alone (hard flags are applied by the caller)
+    reasons: tuple[Reason, ...]
+    cues: Mapping[str, int] = field(default_factory=dict)  # non-negated cue counts in the narrative
+    warnings: tuple[str, ...] = ()  # e.g. unseen category mapped to 其他
+
+
+class EscalationModel:
+    def __init__(
+        self,
+        featurizer: CaseFeaturizer,
+        booster: Any,
+        calibrator: Any,
+        thresholds: Mapping[str, float],
+        history: HistoryState,
+        *,
+        horizon_days: int,
+        metadata: Mapping[str, Any] | None = None,
+        name: str = MODEL_NAME,
+    ) -> None:
+        self.featurizer = featurizer
+        self.booster = booster
+        self.calibrator = calibrator
+        self.thresholds = check_thresholds(thresholds)
+        self.history = history
+        self.horizon_days = horizon_days
+        self.metadata = dict(metadata or {})
+        self.name = name
+        self._reasons = ReasonIndex(list(featurizer.get_feature_names_out()))
+
+    # ---- single case (the intake API) -------------------------------------------------------
+    def score_case(
+        self, case: Mapping[str, Any], parties: Sequence[Mapping[str, Any]], *, n_reasons: int = 3
+    ) -> ScoredCase:
+        case, warnings = _normalised(case)
+        history = self.history.features_one(case, parties)
+        X = self.featurizer.transform_one(case, history)
+        contrib = _dense(self.booster.predict(X, pred_contrib=True))
+        margin = float(contrib.sum())
+        risk = float(self.calibrator.predict(np.array([margin]))[0])
+        cues = {k[len("cue_"):]: int(v) for k, v in zip(self.featurizer.get_feature_names_out(), X.toarray()[0], strict=False) if k.startswith("cue_")}
+        reasons = self._reasons_for(contrib[0], case, history, n_reasons)
+        return ScoredCase(
+            case_id=str(case.get("case_id", "")),
+            risk=risk,
+            level=level_for(risk, self.thresholds),
+            reasons=reasons,
+            cues=cues,
+            warnings=tuple(warnings),
+        )
+
+    def observe(self, case: Mapping[str, Any], parties: Sequence[Mapping[str, Any]]) -> None:
+        """Remember a scored case so that later cases of the same people and area see it."""
+        cases_df = pd.DataFrame([dict(case)])
+        self.history.update(cases_df, pd.DataFrame([dict(p) | {"case_id": case["case_id"]} for p in parties]))
+
+    # ---- batches (risk score, the pyfunc) ------------------------------------------------------
+    def score(
+        self,
+        cases: pd.DataFrame,
+        parties: pd.DataFrame,
+        *,
+        history: HistoryState | None = None,
+        n_reasons: int = 3,
+    ) -> pd.DataFrame:
+        """Score new cases against ``history`` (default: what the model knew at training time)."""
+        state = history if history is not None else self.history
+        hist = state.features_for(cases, parties)
+        frame = case_frame(cases, hist)
+        X = self.featurizer.transform(frame)
+        margins = self.booster.predict(X, raw_score=True)
+        risks = np.asarray(self.calibrator.predict(np.asarray(margins)), dtype=float)
+        reasons: list[str] = []
+        if n_reasons > 0:
+            contrib = self.booster.predict(X, pred_contrib=True)
+            families = self._reasons.family_contributions(contrib)
+            records = frame.to_dict("records")
+            contrib_csr = contrib.tocsr() if sp.issparse(contrib) else None
+            for i, record in enumerate(records):
+                row = contrib_csr[i].toarray()[0] if contrib_csr is not None else np.asarray(contrib[i])
+                picked = self._pick(families[i], row, record, record, n_reasons)
+                reasons.append("；".join(f"{r.text}（{r.direction}）" for r in picked))
+        out = pd.DataFrame({
+            "case_id": cases["case_id"].astype(str).to_numpy(),
+            "risk": risks,
+            "level": levels_for(risks, self.thresholds),
+        })
+        if n_reasons > 0:
+            out["reasons"] = reasons
+        return out
+
+    def __call__(self, model_input: pd.DataFrame) -> pd.DataFrame:
+        """MLflow pyfunc entry: contract-shaped cases with a ``parties`` column (list or JSON)."""
+        cases, parties = split_nested_parties(model_input)
+        return self.score(cases, parties, history=copy.deepcopy(self.history))
+
+    # ---- helpers --------------------------------------------------------------------------------
+    def _reasons_for(self, contrib_row: np.ndarray, case: Mapping[str, Any], history: Mapping[str, float], n: int) -> tuple[Reason, ...]:
+        families = self._reasons.family_contributions(contrib_row[None, :])[0]
+        return self._pick(families, contrib_row, case, history, n)
+
+    def _pick(self, families: np.ndarray, contrib_row: np.ndarray, case: Mapping[str, Any], history: Mapping[str, Any], n: int) -> tuple[Reason, ...]:
+        # Reasons that raise the risk come first: they are what a supervisor acts on.
+        order = sorted(range(len(families)), key=lambda j: (families[j] <= 0, -abs(families[j])))
+        picked = []
+        for j in order[:n]:
+            code = self._reasons.families[j]
+            value = float(families[j])
+            if value == 0.0:
+                continue
+            terms = self._reasons.top_terms(contrib_row) if code == "text" else ()
+            picked.append(Reason(code, describe(code, case, history, terms), RAISES if value > 0 else LOWERS, round(value, 4)))
+        return tuple(picked)
+
+
+def unwrap_pyfunc(pyfunc_model: Any) -> EscalationModel:
+    """The EscalationModel inside a loaded MLflow pyfunc (duck-typed: no MLflow import here).
+
+    MLflow wraps a callable python_model in its own class, whose ``func`` is a functools.wraps
+    wrapper around our object; ``__wrapped__`` leads back to it.
+    """
+    inner: Any = pyfunc_model.unwrap_python_model() if hasattr(pyfunc_model, "unwrap_python_model") else pyfunc_model
+    for attr in ("func", "__wrapped__"):
+        if isinstance(inner, EscalationModel):
+            break
+        inner = getattr(inner, attr, inner)
+    if not isinstance(inner, EscalationModel):
+        raise TypeError(f"the loaded model does not hold an EscalationModel (found {type(inner).__name__})")
+    return inner
+
+
+def _normalised(case: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    out = dict(case)
+    warnings = []
+    for field_name, fn in (("category", normalise_category), ("source", normalise_source)):
+        raw = out.get(field_name)
+        value = fn(str(raw)) if raw is not None else OTHER
+        if raw is not None and value != raw:
+            warnings.append(f"{field_name} {raw!r} is not in the data contract; treated as {OTHER}")
+        out[field_name] = value
+    return out, warnings
+
+
+def _dense(values: Any) -> np.ndarray:
+    return np.asarray(values.toarray() if sp.issparse(values) else values, dtype=float)
+
+
+def split_nested_parties(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Contract cases with a nested ``parties`` column -> (cases, parties) tables, typed."""
+    cases = frame.drop(columns=["parties"], errors="ignore").copy()
+    cases["case_id"] = cases["case_id"].astype(str)
+    registered = pd.to_datetime(cases["registered_at"], utc=False, format="ISO8601")
+    if getattr(registered.dt, "tz", None) is not None:
+        registered = registered.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
+    cases["registered_at"] = registered.astype("datetime64[ns]")
+    for column in ("amount_yuan", "police_calls_before", "mediation_attempts"):
+        cases[column] = pd.to_numeric(cases[column], errors="coerce") if column in cases else math.nan
+    rows: list[dict[str, Any]] = []
+    if "parties" in frame:
+        for case_id, nested in zip(cases["case_id"], frame["parties"], strict=True):
+            items = json.loads(nested) if isinstance(nested, str) else list(nested if nested is not None else [])
+            rows.extend({**dict(p), "case_id": case_id} for p in items)
+    parties = pd.DataFrame(rows, columns=["case_id", "party_id", "role", "party_type", "gender", "age", "key_groups"])
+    parties["key_groups"] = parties["key_groups"].fillna("").astype(str)
+    return cases, parties
+
+
+__all__ = ["MODEL_NAME", "EscalationModel", "Reason", "ScoredCase", "HISTORY_FEATURES", "split_nested_parties", "unwrap_pyfunc"]

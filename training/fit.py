@@ -1,0 +1,168 @@
+"""Fit and evaluate: features as of registration, temporal split, LightGBM + calibration,
+baselines on the same split, test-window metrics with intervals. No MLflow here."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.build import CaseFeaturizer, case_frame
+from features.contract import load_dataset
+from features.history import HistoryState, compute_history_features
+from features.schema import DEFAULT_HORIZON_DAYS
+from risk.model import MODEL_NAME, EscalationModel
+from training.baselines import RedFlagChecklist, logistic_baseline
+from training.boost import default_params, fit_booster
+from training.calibrate import ProbabilityCalibrator, choose_thresholds
+from training.evaluate import evaluate, paired_auc_difference, slice_metrics
+from training.labels import as_of_view, horizon_labels
+from training.split import temporal_split
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainReport:
+    model: EscalationModel
+    metrics: dict[str, dict[str, Any]]  # model / checklist / logistic / oracle -> metric -> Metric
+    comparisons: dict[str, Any]
+    slices: dict[str, pd.DataFrame]
+    windows: dict[str, dict[str, Any]]
+    thresholds: dict[str, float]
+    threshold_table: pd.DataFrame
+    calibration_table: pd.DataFrame
+    seconds: dict[str, float]
+    model_card: str = ""
+    model_uri: str | None = None
+    version: str | None = None
+    run_id: str | None = None
+    card_path: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def population_of(areas: pd.DataFrame) -> dict[str, float]:
+    known = areas.dropna(subset=["population"])
+    return dict(zip(known["area_code"].astype(str), known["population"].astype(float), strict=True))
+
+
+def fit_and_evaluate(
+    data_dir: Path,
+    *,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    as_of: pd.Timestamp | None = None,
+    quick: bool = False,
+    seed: int = 0,
+    n_boot: int | None = None,
+) -> TrainReport:
+    clock: dict[str, float] = {}
+    t0 = time.perf_counter()
+    dataset = load_dataset(data_dir)
+    as_of = pd.Timestamp(as_of) if as_of is not None else dataset.export_date
+    cases, parties = as_of_view(dataset.cases, dataset.parties, as_of)
+    cases = cases.sort_values(["registered_at", "case_id"], kind="stable").reset_index(drop=True)
+    population = population_of(dataset.areas)
+    clock["load"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    history = compute_history_features(cases, parties, population=population)
+    frame = case_frame(cases, history)
+    labels = horizon_labels(cases, horizon_days, as_of)
+    labelled = labels.notna()
+    split = temporal_split(cases["registered_at"], labelled)
+    clock["history"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    featurizer = CaseFeaturizer(text_max_features=1000 if quick else 5000, text_min_df=3 if quick else 5)
+    train_mask, valid_mask, calib_mask, test_mask = (split.mask(w) for w in ("train", "validation", "calibration", "test"))
+    featurizer.fit(frame.loc[train_mask])
+    X = featurizer.transform(frame.loc[labelled.to_numpy()])
+    y_all = labels[labelled].to_numpy()
+    # Row positions inside X (labelled cases only, in frame order).
+    pos = {w: np.flatnonzero(split.mask(w)[labelled.to_numpy()]) for w in ("train", "validation", "calibration", "test")}
+    clock["features"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    booster = fit_booster(
+        X[pos["train"]], y_all[pos["train"]], X[pos["validation"]], y_all[pos["validation"]],
+        feature_names=list(featurizer.get_feature_names_out()), params=default_params(seed, quick=quick),
+        max_rounds=600 if quick else 3000,
+    )
+    margin = {w: booster.predict(X[p], raw_score=True) for w, p in pos.items()}
+    calibrator = ProbabilityCalibrator(method="auto").fit(margin["calibration"], y_all[pos["calibration"]])
+    p_calib = calibrator.predict(margin["calibration"])
+    thresholds, threshold_table = choose_thresholds(p_calib, y_all[pos["calibration"]])
+    clock["train"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    y_test = y_all[pos["test"]]
+    p_test = calibrator.predict(margin["test"])
+    test_frame = frame.loc[test_mask].reset_index(drop=True)
+    checklist = RedFlagChecklist().fit(_checklist_input(featurizer, X[pos["train"]]), y_all[pos["train"]])
+    p_check = checklist.predict_proba(_checklist_input(featurizer, X[pos["test"]]))
+    logistic = logistic_baseline().fit(X[pos["train"]], y_all[pos["train"]])
+    p_logit = logistic.predict_proba(X[pos["test"]])[:, 1]
+    boots = n_boot if n_boot is not None else (200 if quick else 1000)
+    metrics = {
+        "LightGBM (calibrated)": evaluate(y_test, p_test, n_boot=boots, seed=seed),
+        "red-flag checklist": evaluate(y_test, p_check, n_boot=boots, seed=seed),
+        "logistic regression": evaluate(y_test, p_logit, n_boot=boots, seed=seed),
+    }
+    comparisons = {
+        "vs checklist": paired_auc_difference(y_test, p_test, p_check, seed=seed),
+        "vs logistic": paired_auc_difference(y_test, p_test, p_logit, seed=seed),
+    }
+    oracle = _truth_for(data_dir, test_frame["case_id"])
+    if oracle is not None:
+        metrics["generator truth (oracle)"] = evaluate(y_test, oracle, n_boot=boots, seed=seed)
+        comparisons["oracle - model"] = paired_auc_difference(y_test, oracle, p_test, seed=seed)
+    counties = test_frame["area_code"].astype(str).str[:6] + "000000"
+    slices = {
+        "category": slice_metrics(y_test, p_test, test_frame["category"]),
+        "county": slice_metrics(y_test, p_test, counties),
+    }
+    clock["evaluate"] = time.perf_counter() - t
+
+    state = HistoryState.from_records(cases, parties, population=population)
+    windows = split.describe()
+    model = EscalationModel(
+        featurizer, booster, calibrator.to_pure() if hasattr(calibrator, "to_pure") else calibrator, thresholds, state,
+        horizon_days=horizon_days,
+        metadata={
+            "as_of": str(as_of), "windows": windows, "best_iteration": int(booster.best_iteration),
+            "n_features": int(X.shape[1]), "data_dir": str(data_dir), "rejects": int(len(dataset.rejects)),
+        },
+        name=MODEL_NAME,
+    )
+    from training.evaluate import calibration_table  # local: only the report needs it
+
+    return TrainReport(
+        model=model, metrics=metrics, comparisons=comparisons, slices=slices, windows=windows,
+        thresholds=thresholds, threshold_table=threshold_table,
+        calibration_table=calibration_table(y_test, p_test), seconds=clock,
+        extra={"as_of": as_of, "n_cases": len(cases), "n_labelled": int(labelled.sum()),
+               "base_rate": float(np.mean(y_all)), "rejects": int(len(dataset.rejects))},
+    )
+
+
+def _checklist_input(featurizer: CaseFeaturizer, X: Any) -> pd.DataFrame:
+    names = featurizer.dense_feature_names()
+    dense = X[:, : len(names)].toarray()
+    return pd.DataFrame(dense, columns=names)
+
+
+def _truth_for(data_dir: Path, case_ids: pd.Series) -> np.ndarray | None:
+    """The demo generator's true probabilities (not part of the contract), when present."""
+    path = Path(data_dir) / "truth.csv"
+    if not path.exists():
+        return None
+    truth = pd.read_csv(path, usecols=["case_id", "p_true"], dtype={"case_id": str})
+    joined = pd.DataFrame({"case_id": case_ids.astype(str)}).merge(truth, on="case_id", how="left")
+    if joined["p_true"].isna().any():
+        return None
+    return joined["p_true"].to_numpy(dtype=float)

@@ -1,0 +1,94 @@
+"""What a training run reports: the console summary, flat MLflow metrics, metrics.json and the
+model card's inputs. Acceptance checks are spelled out here so `risk train` prints them."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pandas as pd
+
+from training.evaluate import Metric, format_metrics_table
+from training.fit import TrainReport
+
+MODEL_KEY = "LightGBM (calibrated)"
+ORACLE_KEY = "generator truth (oracle)"
+
+
+def _slug(name: str) -> str:
+    return {"LightGBM (calibrated)": "model", "red-flag checklist": "checklist",
+            "logistic regression": "logistic", ORACLE_KEY: "oracle"}.get(name, name.replace(" ", "_"))
+
+
+def flat_metrics(report: TrainReport) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, metrics in report.metrics.items():
+        for key, metric in metrics.items():
+            out[f"{_slug(name)}.{key}"] = float(metric.value)
+            if not math.isnan(metric.lo):
+                out[f"{_slug(name)}.{key}.lo"] = float(metric.lo)
+                out[f"{_slug(name)}.{key}.hi"] = float(metric.hi)
+    for name, diff in report.comparisons.items():
+        out[f"auc_diff.{name.replace(' ', '_')}"] = float(diff.diff)
+    for step, seconds in report.seconds.items():
+        out[f"seconds.{step}"] = float(seconds)
+    return out
+
+
+def metrics_json(report: TrainReport) -> str:
+    payload: dict[str, Any] = {
+        "windows": report.windows,
+        "thresholds": report.thresholds,
+        "metrics": {name: {k: list(m) for k, m in ms.items()} for name, ms in report.metrics.items()},
+        "auc_differences": {name: list(d) for name, d in report.comparisons.items()},
+        "seconds": report.seconds,
+        "acceptance": acceptance(report),
+    }
+    return json.dumps(payload, ensure_ascii=False, default=float)
+
+
+def acceptance(report: TrainReport) -> dict[str, Any]:
+    """The issue's bar, computed on the test window: oracle gap, ECE, and both baselines beaten."""
+    model = report.metrics[MODEL_KEY]
+    checks: dict[str, Any] = {
+        "test_auc": model["roc_auc"].value,
+        "test_ece": model["ece"].value,
+        "ece_at_most_0.01": bool(model["ece"].value <= 0.01),
+        "beats_checklist": bool(report.comparisons["vs checklist"].diff > 0),
+        "beats_logistic": bool(report.comparisons["vs logistic"].diff > 0),
+    }
+    if ORACLE_KEY in report.metrics:
+        gap = report.metrics[ORACLE_KEY]["roc_auc"].value - model["roc_auc"].value
+        checks.update(oracle_auc=report.metrics[ORACLE_KEY]["roc_auc"].value, oracle_gap=gap,
+                      oracle_gap_within_0.02=bool(gap <= 0.02))
+    return checks
+
+
+def summary_text(report: TrainReport) -> str:
+    lines = [f"cases {report.extra['n_cases']:,}; labelled (mature) {report.extra['n_labelled']:,}; "
+             f"base rate {report.extra['base_rate']:.2%}; as of {report.extra['as_of']}; rejects {report.extra['rejects']}"]
+    for name, window in report.windows.items():
+        lines.append(f"  {name:<12} {window['from']} .. {window['to']}  n={window['n']:,}")
+    lines.append("")
+    lines.append("test window (95% bootstrap intervals):")
+    lines.append(format_metrics_table(compare_frame_from(report.metrics)))
+    lines.append("")
+    for name, diff in report.comparisons.items():
+        lines.append(f"AUC difference {name:<16} {diff.diff:+.4f} [{diff.lo:+.4f}, {diff.hi:+.4f}]")
+    lines.append("thresholds (from the calibration window): "
+                 + ", ".join(f"{k} >= {v:.4f}" for k, v in report.thresholds.items()))
+    lines.append("acceptance: " + ", ".join(f"{k}={_fmt(v)}" for k, v in acceptance(report).items()))
+    lines.append("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in report.seconds.items()))
+    return "\n".join(lines)
+
+
+def compare_frame_from(results: dict[str, dict[str, Metric]]) -> pd.DataFrame:
+    """Metrics already computed per model -> the side-by-side frame format_metrics_table prints."""
+    parts = {name: pd.DataFrame(list(m.values()), index=list(m.keys()), columns=list(Metric._fields))
+             for name, m in results.items()}
+    return pd.concat(parts, axis=1)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
