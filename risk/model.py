@@ -79,8 +79,9 @@ class EscalationModel:
         history = self.history.features_one(case, parties)
         X = self.featurizer.transform_one(case, history)
         contrib = _dense(self.booster.predict(X, pred_contrib=True))
-        margin = float(contrib.sum())
-        risk = float(self.calibrator.predict(np.array([margin]))[0])
+        # pred_contrib sums to the raw margin, so one call gives both the score and its reasons.
+        raw = 1.0 / (1.0 + math.exp(-min(max(float(contrib.sum()), -700.0), 700.0)))
+        risk = float(self.calibrator.predict(np.array([raw]))[0])
         cues = {k[len("cue_"):]: int(v) for k, v in zip(self.featurizer.get_feature_names_out(), X.toarray()[0], strict=False) if k.startswith("cue_")}
         reasons = self._reasons_for(contrib[0], case, history, n_reasons)
         return ScoredCase(
@@ -111,8 +112,7 @@ class EscalationModel:
         hist = state.features_for(cases, parties)
         frame = case_frame(cases, hist)
         X = self.featurizer.transform(frame)
-        margins = self.booster.predict(X, raw_score=True)
-        risks = np.asarray(self.calibrator.predict(np.asarray(margins)), dtype=float)
+        risks = np.asarray(self.calibrator.predict(np.asarray(self.booster.predict(X))), dtype=float)
         reasons: list[str] = []
         if n_reasons > 0:
             contrib = self.booster.predict(X, pred_contrib=True)

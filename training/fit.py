@@ -19,7 +19,7 @@ from features.schema import DEFAULT_HORIZON_DAYS
 from risk.model import MODEL_NAME, EscalationModel
 from training.baselines import RedFlagChecklist, logistic_baseline
 from training.boost import default_params, fit_booster
-from training.calibrate import ProbabilityCalibrator, choose_thresholds
+from training.calibrate import ProbabilityCalibrator, choose_thresholds, threshold_report
 from training.evaluate import evaluate, paired_auc_difference, slice_metrics
 from training.labels import as_of_view, horizon_labels
 from training.split import temporal_split
@@ -93,15 +93,16 @@ def fit_and_evaluate(
         feature_names=list(featurizer.get_feature_names_out()), params=default_params(seed, quick=quick),
         max_rounds=600 if quick else 3000,
     )
-    margin = {w: booster.predict(X[p], raw_score=True) for w, p in pos.items()}
-    calibrator = ProbabilityCalibrator(method="auto").fit(margin["calibration"], y_all[pos["calibration"]])
-    p_calib = calibrator.predict(margin["calibration"])
-    thresholds, threshold_table = choose_thresholds(p_calib, y_all[pos["calibration"]])
+    raw = {w: booster.predict(X[p]) for w, p in pos.items()}
+    calibrator = ProbabilityCalibrator(method="auto").fit(raw["calibration"], y_all[pos["calibration"]])
+    p_calib = calibrator.predict(raw["calibration"])
+    thresholds = choose_thresholds(p_calib, y_all[pos["calibration"]])
+    threshold_table = threshold_report(p_calib, y_all[pos["calibration"]], thresholds)
     clock["train"] = time.perf_counter() - t
 
     t = time.perf_counter()
     y_test = y_all[pos["test"]]
-    p_test = calibrator.predict(margin["test"])
+    p_test = calibrator.predict(raw["test"])
     test_frame = frame.loc[test_mask].reset_index(drop=True)
     checklist = RedFlagChecklist().fit(_checklist_input(featurizer, X[pos["train"]]), y_all[pos["train"]])
     p_check = checklist.predict_proba(_checklist_input(featurizer, X[pos["test"]]))
@@ -131,7 +132,7 @@ def fit_and_evaluate(
     state = HistoryState.from_records(cases, parties, population=population)
     windows = split.describe()
     model = EscalationModel(
-        featurizer, booster, calibrator.to_pure() if hasattr(calibrator, "to_pure") else calibrator, thresholds, state,
+        featurizer, booster, calibrator, thresholds, state,
         horizon_days=horizon_days,
         metadata={
             "as_of": str(as_of), "windows": windows, "best_iteration": int(booster.best_iteration),
