@@ -131,6 +131,8 @@ def fit_and_evaluate(
 
     state = HistoryState.from_records(cases, parties, population=population)
     windows = split.describe()
+    for name, rows in pos.items():
+        windows[name]["n_pos"] = int(y_all[rows].sum())
     model = EscalationModel(
         featurizer, booster, calibrator, thresholds, state,
         horizon_days=horizon_days,
@@ -147,7 +149,7 @@ def fit_and_evaluate(
         thresholds=thresholds, threshold_table=threshold_table,
         calibration_table=calibration_table(y_test, p_test), seconds=clock,
         extra={"as_of": as_of, "n_cases": len(cases), "n_labelled": int(labelled.sum()),
-               "base_rate": float(np.mean(y_all)), "rejects": int(len(dataset.rejects))},
+               "base_rate": float(np.mean(y_all)), "rejects": int(len(dataset.rejects)), "n_boot": boots},
     )
 
 

@@ -60,8 +60,8 @@ def acceptance(report: TrainReport) -> dict[str, Any]:
     }
     if ORACLE_KEY in report.metrics:
         gap = report.metrics[ORACLE_KEY]["roc_auc"].value - model["roc_auc"].value
-        checks.update(oracle_auc=report.metrics[ORACLE_KEY]["roc_auc"].value, oracle_gap=gap,
-                      oracle_gap_within_0.02=bool(gap <= 0.02))
+        checks.update({"oracle_auc": report.metrics[ORACLE_KEY]["roc_auc"].value, "oracle_gap": gap,
+                       "oracle_gap_within_0.02": bool(gap <= 0.02)})
     return checks
 
 
@@ -81,6 +81,47 @@ def summary_text(report: TrainReport) -> str:
     lines.append("acceptance: " + ", ".join(f"{k}={_fmt(v)}" for k, v in acceptance(report).items()))
     lines.append("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in report.seconds.items()))
     return "\n".join(lines)
+
+
+FEATURE_FAMILIES = {
+    "narrative": "jieba words and word pairs of 事件简述 (TF-IDF, vocabulary fitted on the train window)",
+    "escalation cues": "threats, weapons, alcohol, physical conflict, injury, self-harm, separation, damage; negation-aware",
+    "case": "category, source, amount (log, missing flag), parties, people, 110 calls, mediations, registration time",
+    "party history": "earlier cases and escalations of the same parties and pairs, known at registration",
+    "key groups": "重点人群 present among the parties, per tag",
+    "area history": "cases and known escalations in the village and town over 30/90/365 days, per population",
+}
+
+
+def card_for(report: TrainReport, *, version: str) -> str:
+    from datetime import datetime, timezone
+
+    from training.model_card import ModelCardInfo, Window, render_model_card
+
+    windows = [Window(name, str(w["from"]), str(w["to"]), int(w["n"]), int(w.get("n_pos", 0)))
+               for name, w in report.windows.items()]
+    data_dir = report.model.metadata.get("data_dir", "")
+    info = ModelCardInfo(
+        model_name=report.model.name,
+        version=version,
+        created_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        data_source=str(data_dir),
+        demo_data=ORACLE_KEY in report.metrics,
+        horizon_days=report.model.horizon_days,
+        windows=windows,
+        n_censored=int(report.extra["n_cases"] - report.extra["n_labelled"]),
+        feature_families=FEATURE_FAMILIES,
+        model_key=MODEL_KEY,
+        metrics={name: {k: tuple(m) for k, m in ms.items()} for name, ms in report.metrics.items()},
+        auc_differences={name: tuple(d) for name, d in report.comparisons.items()},
+        slices={name: frame.to_dict("records") for name, frame in report.slices.items()},
+        thresholds=report.threshold_table.to_dict("records"),
+        calibration=report.calibration_table.to_dict("records"),
+        calibration_method=str(getattr(report.model.calibrator, "method_", "?")),
+        reproduce=[f"risk train --data {data_dir} --horizon-days {report.model.horizon_days} --as-of {report.extra['as_of']}"],
+        n_boot=int(report.extra.get("n_boot", 1000)),
+    )
+    return render_model_card(info)
 
 
 def compare_frame_from(results: dict[str, dict[str, Metric]]) -> pd.DataFrame:
