@@ -19,7 +19,8 @@ from features.schema import DEFAULT_HORIZON_DAYS
 from risk.model import MODEL_NAME, EscalationModel
 from training.baselines import RedFlagChecklist, logistic_baseline
 from training.boost import default_params, fit_booster
-from training.calibrate import ProbabilityCalibrator, choose_thresholds, threshold_report
+from risk.calibration import ProbabilityCalibrator
+from training.calibrate import choose_thresholds, threshold_report
 from training.evaluate import evaluate, paired_auc_difference, slice_metrics
 from training.labels import as_of_view, horizon_labels
 from training.split import temporal_split
