@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,13 +71,24 @@ class EscalationModel:
         self.metadata = dict(metadata or {})
         self.name = name
         self._reasons = ReasonIndex(list(featurizer.get_feature_names_out()))
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_lock", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     # ---- single case (the intake API) -------------------------------------------------------
     def score_case(
         self, case: Mapping[str, Any], parties: Sequence[Mapping[str, Any]], *, n_reasons: int = 3
     ) -> ScoredCase:
         case, warnings = _normalised(case)
-        history = self.history.features_one(case, parties)
+        with self._lock:  # the history state is not thread-safe; reads are ~0.3 ms
+            history = self.history.features_one(case, parties)
         X = self.featurizer.transform_one(case, history)
         contrib = _dense(self.booster.predict(X, pred_contrib=True))
         # pred_contrib sums to the raw margin, so one call gives both the score and its reasons.
@@ -96,7 +108,8 @@ class EscalationModel:
     def observe(self, case: Mapping[str, Any], parties: Sequence[Mapping[str, Any]]) -> None:
         """Remember a scored case so that later cases of the same people and area see it."""
         cases_df = pd.DataFrame([dict(case)])
-        self.history.update(cases_df, pd.DataFrame([dict(p) | {"case_id": case["case_id"]} for p in parties]))
+        with self._lock:
+            self.history.update(cases_df, pd.DataFrame([dict(p) | {"case_id": case["case_id"]} for p in parties]))
 
     # ---- batches (risk score, the pyfunc) ------------------------------------------------------
     def score(

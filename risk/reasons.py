@@ -104,16 +104,19 @@ def describe(family: str, case: Mapping[str, Any], history: Mapping[str, float],
     if family == "text":
         return f"事件简述中的用词（如“{'”“'.join(terms)}”）" if terms else "事件简述的整体内容"
     if family == "party_escalations":
-        return "当事人此前有纠纷已转为刑事案件"
+        n = _max_of(history, "party_prior_escalations")
+        return f"当事人此前有{n}起纠纷已转为刑事案件" if n > 0 else "当事人此前没有纠纷转为刑事案件"
     if family == "party_history":
         n = _max_of(history, "party_prior_cases")
         return f"当事人此前已有{n}起纠纷登记" if n > 0 else "当事人此前无纠纷登记"
     if family == "pair_history":
-        return "同一双方此前已发生过纠纷"
+        n = _max_of(history, "pair_prior_cases")
+        return f"同一双方此前已发生过{n}起纠纷" if n > 0 else "双方此前没有登记过纠纷"
     if family == "key_groups":
-        return "当事人中有重点人群"
+        n = _max_of(history, "key_group_persons")
+        return f"当事人中有{n}名重点人群人员" if n > 0 else "当事人中没有重点人群人员"
     if family == "organisation":
-        return "当事方中有单位"
+        return "当事方中有单位" if _max_of(history, "org_party_present") > 0 else "当事方均为个人"
     if family == "village_history":
         return "所在村（社区）近期的纠纷与民转刑情况"
     if family == "town_history":

@@ -30,15 +30,15 @@ def score_dataset(
         earlier = load_dataset(history_dir)
         # Only records the model has not seen already and that precede the scored ones.
         first = dataset.cases["registered_at"].min()
-        known = state.known_case_ids()
-        new = earlier.cases[~earlier.cases["case_id"].isin(known) & (earlier.cases["registered_at"] < first)]
+        # update() skips cases the state already holds (a held case now escalated is recorded as such).
+        new = earlier.cases[earlier.cases["registered_at"] < first]
         state.update(new, earlier.parties[earlier.parties["case_id"].isin(new["case_id"])])
     cases = dataset.cases.sort_values(["registered_at", "case_id"], kind="stable").reset_index(drop=True)
     parties = dataset.parties
     if recent_days:
         # The dataset's earlier rows are history for its last `recent_days` days, never scored.
         start = dataset.export_date.normalize() - pd.Timedelta(days=recent_days)
-        earlier = cases[(cases["registered_at"] < start) & ~cases["case_id"].isin(state.known_case_ids())]
+        earlier = cases[cases["registered_at"] < start]
         state.update(earlier, parties[parties["case_id"].isin(earlier["case_id"])])
         cases = cases[cases["registered_at"] >= start].reset_index(drop=True)
         parties = parties[parties["case_id"].isin(cases["case_id"])]

@@ -1,0 +1,185 @@
+"""What the as-of history features are, and the input rules both computing paths share.
+
+Two paths compute the same numbers: ``history_batch`` (vectorised, a whole dataset for
+training) and ``history_state`` (incremental, one case at intake). Everything that decides a
+value - names, windows, the time encoding, area keys, key-group tags - lives here once, so the
+two cannot drift apart.
+
+Time rules (no leakage): a case at time ``t`` sees only records registered strictly before
+``t``; an escalation counts only once it was known, i.e. ``escalated_at <= t``. Times are int64
+nanoseconds of naive Asia/Shanghai wall time. An escalation is stored at its *known time*
+``max(escalated_at, registered_at + 1 ns)``: the extra nanosecond turns "its case was
+registered strictly before t" into the same single test ``known <= t``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from features.errors import ContractError, RecordError
+from features.schema import DEFAULT_TIMEZONE, KEY_GROUPS, PARTY_TYPES, split_key_groups
+
+NS_PER_DAY: Final = 86_400 * 10**9
+NO_TIME: Final = int(np.iinfo(np.int64).min)  # "no such event" (also what NaT views as)
+AREA_WINDOWS_DAYS: Final[tuple[int, ...]] = (30, 90, 365)
+PARTY_WINDOW_DAYS: Final = 365
+PER_RESIDENTS: Final = 10_000.0
+# Pair history is about the same people meeting again; a mass dispute with more parties than
+# this would add n^2/2 pairs per case, so it gets no pair feature (NaN) and adds no pairs.
+MAX_PAIR_PARTIES: Final = 50
+NATURAL_PERSON, ORGANISATION = PARTY_TYPES
+
+# ASCII names, so that every model library accepts them; reasons.py maps them back to Chinese.
+KEY_GROUP_FEATURES: Final[dict[str, str]] = dict(
+    zip(
+        KEY_GROUPS,
+        (
+            "kg_severe_mental_illness",
+            "kg_released_prisoner",
+            "kg_community_correction",
+            "kg_drug_user",
+            "kg_sanshi_yipian",
+            "kg_dibao_hardship",
+        ),
+        strict=True,
+    )
+)
+_OTHER_TAG_BIT: Final = 1 << len(KEY_GROUPS)  # a tag outside KEY_GROUPS (the contract allows them)
+
+PARTY_FEATURES: Final[tuple[str, ...]] = (
+    "party_prior_cases_max",  # earlier cases of the most-seen party of this case
+    "party_prior_cases_sum",
+    "party_prior_cases_person_max",  # the same, over natural persons (自然人) only
+    "party_prior_escalations_max",  # earlier cases of a party that had escalated, known by t
+    "party_prior_escalations_sum",
+    "party_days_since_last_case",  # NaN when no party has an earlier case
+    "pair_prior_cases_max",  # earlier cases holding the most-seen pair of this case's parties
+    "party_cases_365d_max",
+)
+KEY_GROUP_COLUMNS: Final[tuple[str, ...]] = (
+    "key_group_present",
+    "key_group_persons",
+    *KEY_GROUP_FEATURES.values(),
+    "org_party_present",
+)
+AREA_COUNT_FEATURES: Final[tuple[str, ...]] = tuple(
+    f"{level}_{kind}_{days}d"
+    for level in ("village", "town")
+    for kind in ("cases", "escalations")
+    for days in AREA_WINDOWS_DAYS
+)
+AREA_RATE_FEATURES: Final[tuple[str, ...]] = tuple(f"{name}_per10k" for name in AREA_COUNT_FEATURES)
+HISTORY_FEATURES: Final[tuple[str, ...]] = (
+    PARTY_FEATURES + KEY_GROUP_COLUMNS + AREA_COUNT_FEATURES + AREA_RATE_FEATURES
+)
+
+
+# ---- time -----------------------------------------------------------------------------------
+def times_ns(values: pd.Series, field: str, *, required: bool) -> np.ndarray:
+    """A column of date-times as int64 ns of Shanghai wall time; NaT -> NO_TIME."""
+    try:
+        stamps = pd.to_datetime(values)
+    except (ValueError, TypeError) as exc:
+        raise RecordError(
+            field, values.iloc[0] if len(values) else None, f"must be a date-time ({exc})"
+        ) from None
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        stamps = stamps.dt.tz_convert(DEFAULT_TIMEZONE).dt.tz_localize(None)
+    out = stamps.dt.as_unit("ns").to_numpy(dtype="datetime64[ns]").view(np.int64).copy()
+    if required and (out == NO_TIME).any():
+        raise RecordError(field, None, "is required")
+    return out
+
+
+def timestamp_ns(value: object, field: str) -> int:
+    """One date-time (datetime, Timestamp or ISO string) as int64 ns of Shanghai wall time."""
+    try:
+        stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        raise RecordError(field, value, "must be a date-time") from None
+    if stamp is pd.NaT:
+        raise RecordError(field, value, "is required")
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert(DEFAULT_TIMEZONE).tz_localize(None)
+    return int(stamp.as_unit("ns").value)
+
+
+def escalation_known_ns(cases: pd.DataFrame, registered: np.ndarray) -> np.ndarray:
+    """Known time of each case's escalation (see module doc); NO_TIME when none is known.
+
+    An ``escalated`` case without ``escalated_at`` counts nowhere: when it became known cannot
+    be told, and counting it could leak the future.
+    """
+    if "escalated_at" not in cases:
+        return np.full(len(cases), NO_TIME, dtype=np.int64)
+    at = times_ns(cases["escalated_at"], "escalated_at", required=False)
+    known = at != NO_TIME
+    if "escalated" in cases:
+        known &= cases["escalated"].eq(True).fillna(False).to_numpy(dtype=bool)
+    return np.where(known, np.maximum(at, registered + 1), NO_TIME)
+
+
+# ---- areas ----------------------------------------------------------------------------------
+def area_code_int(code: object) -> int:
+    """The 12-digit 统计用区划代码 as an int (the key of every area index)."""
+    text = str(code).strip() if code is not None else ""
+    if len(text) != 12 or not (text.isascii() and text.isdigit()):
+        raise RecordError("area_code", code, "must be a 12-digit 统计用区划代码")
+    return int(text)
+
+
+def village_of(area: int) -> int:
+    """The village key, or -1 for a town-level code (the village is unknown)."""
+    return area if area % 1000 else -1
+
+
+def town_of(area: int) -> int:
+    return area - area % 1000  # code[:9] + "000"
+
+
+def area_codes_int(codes: pd.Series) -> np.ndarray:
+    """Vectorised ``area_code_int``: validates each distinct code once."""
+    positions, uniques = pd.factorize(codes, use_na_sentinel=False)
+    return np.array([area_code_int(c) for c in uniques], dtype=np.int64)[positions]
+
+
+def population_by_area(population: Mapping[str, float] | None) -> dict[int, float]:
+    """area key -> residents, keeping only known positive counts (others give NaN rates)."""
+    out: dict[int, float] = {}
+    for code, residents in (population or {}).items():
+        value = float(residents) if residents is not None else math.nan
+        if math.isfinite(value) and value > 0:
+            out[area_code_int(code)] = value
+    return out
+
+
+# ---- key groups -----------------------------------------------------------------------------
+def key_group_mask(value: object) -> int:
+    """Bit i for KEY_GROUPS[i], one more bit for any other tag."""
+    mask = 0
+    for tag in split_key_groups(value if isinstance(value, str) else None):
+        mask |= 1 << KEY_GROUPS.index(tag) if tag in KEY_GROUPS else _OTHER_TAG_BIT
+    return mask
+
+
+def key_group_row(party_masks: list[int], any_org: bool) -> list[float]:
+    """KEY_GROUP_COLUMNS of one case from its distinct parties' tag masks."""
+    union = 0
+    for mask in party_masks:
+        union |= mask
+    persons = sum(1 for mask in party_masks if mask)
+    flags = [float(bool(union >> i & 1)) for i in range(len(KEY_GROUPS))]
+    return [float(union != 0), float(persons), *flags, float(any_org)]
+
+
+def require_columns(table: pd.DataFrame, name: str, columns: tuple[str, ...]) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ContractError(
+            f"{name} must have columns {list(columns)}, missing {missing}", file=name, column=missing[0]
+        )
