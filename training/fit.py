@@ -106,7 +106,7 @@ def fit_and_evaluate(
     p_test = calibrator.predict(raw["test"])
     test_frame = frame.loc[test_mask].reset_index(drop=True)
     checklist = RedFlagChecklist().fit(_checklist_input(featurizer, X[pos["train"]]), y_all[pos["train"]])
-    p_check = checklist.predict_proba(_checklist_input(featurizer, X[pos["test"]]))
+    p_check = checklist.predict_proba(_checklist_input(featurizer, X[pos["test"]]))[:, 1]
     logistic = logistic_baseline().fit(X[pos["train"]], y_all[pos["train"]])
     p_logit = logistic.predict_proba(X[pos["test"]])[:, 1]
     boots = n_boot if n_boot is not None else (200 if quick else 1000)

@@ -1,0 +1,310 @@
+"""Load a dataset folder (cases, parties, areas) and hold it to the data contract.
+
+``load_dataset`` keeps the good rows with the design's dtypes and reports every bad one (file,
+line, column, reason, and the original row) in ``Dataset.rejects`` and a rejects file, so that
+nothing is silently dropped or "fixed". The per-record rules live in ``features.validate``
+(``check_case``, ``check_party``, re-exported here for the intake API).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from features.areas import AreaTree
+from features.errors import ContractError, RecordError
+from features.readers import RawTable, read_table
+from features.schema import CASE_AREA_LEVELS, CATEGORIES, OTHER, SOURCES
+from features.validate import (
+    AREA_FIELDS,
+    CASE_FIELDS,
+    OUTCOME_FIELDS,
+    PARTY_FIELDS,
+    Boolean,
+    Code,
+    DateTime,
+    Field,
+    Integer,
+    Number,
+    Text,
+    as_text,
+    check_area,
+    check_case,
+    check_party,
+    parse_column,
+)
+
+__all__ = ["Dataset", "check_area", "check_case", "check_party", "load_dataset", "validate_frame"]
+
+TABLE_ORDER = ("cases", "parties", "areas")
+REJECT_COLUMNS = ("file", "line", "column", "value", "reason", "record")
+_CHECKS = {"cases": check_case, "parties": check_party, "areas": check_area}
+
+
+@dataclass
+class Dataset:
+    """A loaded dataset: the good rows of each table, and one row per broken rule in ``rejects``.
+    ``files`` maps each table to the file it came from (``{"cases": "cases.csv", ...}``)."""
+
+    cases: pd.DataFrame
+    parties: pd.DataFrame
+    areas: pd.DataFrame
+    rejects: pd.DataFrame
+    folder: Path
+    files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def export_date(self) -> pd.Timestamp | None:
+        """The latest registered_at: the export's "now" for labels and right-censoring."""
+        return None if self.cases.empty else self.cases["registered_at"].max()
+
+    @cached_property
+    def area_tree(self) -> AreaTree:
+        return AreaTree.from_frame(self.areas)
+
+
+def load_dataset(
+    folder: str | Path, *, rejects_path: str | Path | None = None, write_rejects: bool = True
+) -> Dataset:
+    """Read and validate the dataset in ``folder``. An unreadable table or a missing required
+    column raises ContractError; a bad row is rejected and the rest kept. The rejects file
+    (default ``<folder>/rejects.csv``) is written every time, header only when all is clean,
+    so a stale one never misleads. Rejects' ``line``: CSV physical line (header = 1) where the
+    record starts; Parquet row number + 1."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ContractError(f"{folder}: not a dataset folder")
+    raw = {name: read_table(folder, name) for name in TABLE_ORDER}
+    outcome = [c for c in ("escalated_at", "criminal_charge") if c in raw["cases"].columns]
+    if outcome and "escalated" not in raw["cases"].columns:
+        raise ContractError(
+            f"{raw['cases'].file}: outcome column {outcome[0]!r} without 'escalated'",
+            file=raw["cases"].file,
+            column="escalated",
+        )
+    if "escalated" in raw["cases"].columns and "escalated_at" not in raw["cases"].columns:
+        raise ContractError(
+            f"{raw['cases'].file}: missing required column 'escalated_at' (needed with 'escalated')",
+            file=raw["cases"].file,
+            column="escalated_at",
+        )
+    target = Path(rejects_path) if rejects_path is not None else folder / "rejects.csv"
+    if any(target.resolve() == table.path.resolve() for table in raw.values()):
+        raise ContractError(f"{target}: the rejects file would overwrite an input table", file=target.name)
+
+    rejects: list[dict[str, object]] = []
+    areas = _keep(raw["areas"], "areas", rejects, key=("area_code",))
+    cases = _keep(raw["cases"], "cases", rejects, key=("case_id",))
+    if not areas.empty:  # a header-only areas table gives nothing to check the codes against
+        level = cases["area_code"].map(areas.set_index("area_code")["level"])
+        unknown = level.isna()
+        _drop(cases, raw["cases"], unknown, "area_code", "is not in the areas table", rejects)
+        wrong = ~unknown & ~level.isin(CASE_AREA_LEVELS)
+        _drop(
+            cases, raw["cases"], wrong, "area_code", "must be a town or village of the areas table", rejects
+        )
+        cases = cases[~unknown & ~wrong]
+    parties = _keep(raw["parties"], "parties", rejects, key=("case_id", "party_id"))
+    orphan = ~parties["case_id"].isin(cases["case_id"])
+    _drop(
+        parties,
+        raw["parties"],
+        orphan,
+        "case_id",
+        "is not among the kept cases (missing or rejected)",
+        rejects,
+    )
+    parties = parties[~orphan]
+
+    order = {raw[name].file: i for i, name in enumerate(TABLE_ORDER)}
+    table = pd.DataFrame(rejects, columns=list(REJECT_COLUMNS))
+    table["line"] = table["line"].astype("int64")
+    table = table.sort_values(
+        ["file", "line"], key=lambda c: c.map(order) if c.name == "file" else c, kind="stable"
+    ).reset_index(drop=True)
+    if write_rejects:
+        _write(table, target)
+    return Dataset(
+        cases.reset_index(drop=True),
+        parties.reset_index(drop=True),
+        areas.reset_index(drop=True),
+        table,
+        folder,
+        {name: raw[name].file for name in TABLE_ORDER},
+    )
+
+
+def _keep(raw: RawTable, kind: str, rejects: list[dict[str, object]], key: tuple[str, ...]) -> pd.DataFrame:
+    """Rows of ``raw`` that pass the per-record rules and are the first in the file with their
+    ``key`` (a later row with the same key is rejected, naming the first one's line)."""
+    width = len(raw.columns)
+    for line, got, record in raw.malformed:
+        rejects.append(
+            _reject(raw.file, line, "", "", f"row has {got} fields, the header has {width}", record)
+        )
+    typed, errors = validate_frame(kind, raw.frame)
+    for position, error in errors:
+        _add(rejects, raw, position, error.field, error.value, error.reason)
+    parts = [
+        np.array([as_text(v) for v in raw.frame[c]] if len(raw.frame) else [], dtype=object) for c in key
+    ]
+    joined = parts[0] if len(parts) == 1 else parts[0] + "\x1f" + parts[1]
+    keys = pd.Series(joined, index=raw.frame.index, dtype=object)
+    repeated = keys.duplicated().to_numpy() & np.logical_and.reduce([part != "" for part in parts])
+    if repeated.any():
+        firsts = keys[~keys.duplicated()]
+        first_position = pd.Series(firsts.index, index=firsts.to_numpy())
+        label = key[0] if len(key) == 1 else f"({', '.join(key)})"
+        for later in np.flatnonzero(repeated):
+            first_line = raw.lines[first_position[keys.iat[later]]]
+            _add(
+                rejects,
+                raw,
+                int(later),
+                key[-1],
+                raw.frame[key[-1]].iat[later],
+                f"duplicate {label}, first on line {first_line}",
+            )
+        typed = typed[~typed.index.isin(np.flatnonzero(repeated))]
+    return typed
+
+
+def _drop(
+    typed: pd.DataFrame,
+    raw: RawTable,
+    mask: pd.Series,
+    column: str,
+    reason: str,
+    rejects: list[dict[str, object]],
+) -> None:
+    for position in typed.index[mask]:
+        _add(rejects, raw, position, column, raw.frame.at[position, column], reason)
+
+
+def _add(
+    rejects: list[dict[str, object]], raw: RawTable, position: int, column: str, value: object, reason: str
+) -> None:
+    record = dict(zip(raw.columns, raw.frame.iloc[position], strict=True))
+    rejects.append(_reject(raw.file, int(raw.lines[position]), column, value, reason, record))
+
+
+def _reject(
+    file: str, line: int, column: str, value: object, reason: str, record: Mapping[str, object]
+) -> dict[str, object]:
+    text = value if isinstance(value, str) else as_text(value)
+    return {
+        "file": file,
+        "line": line,
+        "column": column,
+        "value": text,
+        "reason": reason,
+        "record": json.dumps(dict(record), ensure_ascii=False, default=str),
+    }
+
+
+def _write(rejects: pd.DataFrame, target: Path) -> None:
+    """Atomically; with a BOM so that Excel on Chinese Windows shows it right."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    rejects.to_csv(partial, index=False, encoding="utf-8-sig")
+    os.replace(partial, target)
+
+
+def fields_for(kind: str, columns: Collection[str]) -> dict[str, Field]:
+    """The field rules of table ``kind``; the outcome's only when the table has ``escalated``."""
+    if kind == "cases":
+        return CASE_FIELDS | OUTCOME_FIELDS if "escalated" in columns else dict(CASE_FIELDS)
+    return dict(PARTY_FIELDS if kind == "parties" else AREA_FIELDS)
+
+
+def validate_frame(
+    kind: str, frame: pd.DataFrame, *, vectorised: bool = True
+) -> tuple[pd.DataFrame, list[tuple[int, RecordError]]]:
+    """Apply the per-record rules of table ``kind`` to every row of ``frame`` (raw values).
+    Returns the typed rows that pass (index = row position in ``frame``) and (position, error)
+    pairs. ``vectorised=False`` runs ``check_*`` on every row: slower, and must agree exactly."""
+    frame = frame.reset_index(drop=True)
+    fields = fields_for(kind, frame.columns)
+    columns: dict[str, pd.Series] = {}
+    flagged = np.ones(len(frame), dtype=bool)
+    if vectorised:
+        flagged = _flag(kind, fields, frame, columns)
+    passed: dict[int, dict] = {}
+    errors: list[tuple[int, RecordError]] = []
+    positions = np.flatnonzero(flagged)
+    for position, record in zip(positions, frame.iloc[positions].to_dict("records"), strict=True):
+        values, problems = _CHECKS[kind](record)  # the definition decides every flagged row
+        if problems:
+            errors.extend((int(position), problem) for problem in problems)
+        else:
+            passed[int(position)] = values
+    parts = [pd.DataFrame(columns)[~flagged]] if vectorised and (~flagged).any() else []
+    if passed:
+        parts.append(pd.DataFrame.from_dict(passed, orient="index"))
+    typed = pd.concat(parts).sort_index() if parts else pd.DataFrame(index=pd.Index([], dtype="int64"))
+    return _finalise(kind, fields, typed, frame), errors
+
+
+def _flag(
+    kind: str, fields: Mapping[str, Field], frame: pd.DataFrame, columns: dict[str, pd.Series]
+) -> np.ndarray:
+    """Rows that break a rule, found a column at a time; fills ``columns`` with the typed values."""
+    broken: dict[str, np.ndarray] = {}
+    empty = pd.Series("", index=frame.index, dtype=object)
+    for name, rule in fields.items():
+        values, broken[name] = parse_column(rule, frame[name] if name in frame.columns else empty)
+        columns[name] = pd.Series(values, index=frame.index, dtype=values.dtype)  # no str inference
+    if kind == "cases":
+        for name, vocabulary in (("source", SOURCES), ("category", CATEGORIES)):
+            columns[f"{name}_raw"] = columns[name]
+            columns[name] = columns[name].where(columns[name].isin(vocabulary), OTHER)
+    flagged = np.zeros(len(frame), dtype=bool)
+    for mask in broken.values():
+        flagged |= mask
+    if "escalated" in fields:  # the vectorised twin of validate.outcome_problem
+        ok = ~broken["escalated"] & ~broken["escalated_at"]
+        escalated, at = columns["escalated"], columns["escalated_at"]
+        yes, no, has_at = ok & escalated.eq(True), ok & escalated.eq(False), at.notna()
+        before = yes & has_at & at.lt(columns["registered_at"])
+        flagged |= ((yes & ~has_at) | (no & has_at) | before).to_numpy(dtype=bool)
+    return flagged
+
+
+def _finalise(
+    kind: str, fields: Mapping[str, Field], typed: pd.DataFrame, frame: pd.DataFrame
+) -> pd.DataFrame:
+    """The design's dtypes and column order: contract columns (+ source_raw/category_raw after the
+    case columns), outcome columns when present, then unknown extra columns as read."""
+    names = list(fields)
+    if kind == "cases":
+        names[len(CASE_FIELDS) : len(CASE_FIELDS)] = ["source_raw", "category_raw"]
+    out = {}
+    for name in names:
+        rule = fields.get(name, Text())
+        column = typed[name] if name in typed.columns else pd.Series(None, index=typed.index, dtype=object)
+        out[name] = _as_dtype(rule, column)
+    extras = [c for c in frame.columns if c not in fields]
+    for name in extras:
+        out[name] = frame[name].reindex(typed.index).astype(object)
+    return pd.DataFrame(out, index=typed.index)
+
+
+def _as_dtype(rule: Field, column: pd.Series) -> pd.Series:
+    if isinstance(rule, DateTime):
+        return pd.to_datetime(column).astype("datetime64[ns]")
+    if isinstance(rule, Number) or (isinstance(rule, Integer) and not rule.required):
+        return column.astype("float64")
+    if isinstance(rule, Integer):
+        return column.astype("int64")
+    if isinstance(rule, Boolean):
+        return column.astype(bool)
+    missing = rule.missing if isinstance(rule, Text) else None
+    assert isinstance(rule, Text | Code)
+    return column.astype(object).where(column.notna(), missing)

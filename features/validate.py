@@ -1,0 +1,363 @@
+"""The per-record rules of the data contract, and the same rules applied a column at a time.
+
+Each field rule's ``parse`` (one value) is the definition: ``check_case``/``check_party``/
+``check_area`` use it, and so does the intake API. ``parse_column`` applies it to a whole column
+fast without a second definition: a code, count or amount column holds few distinct values, so
+``parse`` runs once per distinct value; free text is stripped and measured in list
+comprehensions (the same Python operations); date-times take a vectorised path for the common
+plain shape and ``parse`` for the rest. Tests run both paths on the same rows and compare.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from functools import cache
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from features.errors import RecordError
+from features.schema import (
+    AREA_LEVELS,
+    CASE_AREA_LEVELS,
+    CASE_ID_MAX_CHARS,
+    DEFAULT_TIMEZONE,
+    GENDERS,
+    NARRATIVE_MAX_CHARS,
+    PARTY_TYPES,
+    ROLES,
+    implied_level,
+    is_area_code,
+    normalise_category,
+    normalise_source,
+)
+
+MAX_COUNT = 1_000_000_000  # keeps counts inside int64 and catches digits run together
+YEARS = (1900, 2100)
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_INTEGER = re.compile(r"[+-]?[0-9]+(?:\.0*)?")  # "3.0" is how pandas writes a count next to a NaN
+_ISO = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]{1,9}))?)?"
+    r"(Z|[+-][0-9]{2}(?::?[0-9]{2})?)?"
+)
+# The shape handed to pandas' ISO parser; strict ranges, as pandas reads second 60 as a minute on.
+_PLAIN_ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?")
+_BOOLEANS = {"true": True, "1": True, "是": True, "false": False, "0": False, "否": False}
+
+
+class Invalid(Exception):
+    """A value breaks a field rule; ``reason`` says which (without the value, so reasons group)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@cache
+def shanghai() -> ZoneInfo:
+    return ZoneInfo(DEFAULT_TIMEZONE)
+
+
+def as_text(value: object) -> str:
+    """Any Python value -> the text a CSV cell would hold, stripped; missing (None/NaN/NaT) -> ""."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        return "" if math.isnan(value) else repr(float(value))
+    if isinstance(value, np.datetime64):
+        stamp = pd.Timestamp(value)
+        return "" if stamp is pd.NaT else stamp.isoformat()
+    if isinstance(value, date):  # datetime and pd.Timestamp included
+        return value.isoformat()
+    return str(value).strip()
+
+
+@dataclass(frozen=True)
+class Text:
+    """Free text or one of ``choices``; stripped, as every value is."""
+
+    required: bool = True
+    max_len: int | None = None
+    choices: tuple[str, ...] | None = None
+    missing: str | None = None  # stored when an optional value is empty
+
+    def _choice_reason(self) -> str:
+        assert self.choices is not None
+        return "must be one of " + ", ".join(self.choices) + ("" if self.required else " or empty")
+
+    def parse(self, text: str) -> str | None:
+        if not text:
+            if self.required:
+                raise Invalid("must not be empty")
+            return self.missing
+        if self.max_len is not None and len(text) > self.max_len:
+            raise Invalid(f"must be at most {self.max_len} characters")
+        if self.choices is not None and text not in self.choices:
+            raise Invalid(self._choice_reason())
+        return text
+
+
+@dataclass(frozen=True)
+class Code:
+    """A 12-digit 统计用区划代码, optionally only at some levels of its structure."""
+
+    required: bool = True
+    levels: tuple[str, ...] | None = None
+
+    def parse(self, text: str) -> str | None:
+        if not text:
+            if self.required:
+                raise Invalid("must not be empty")
+            return None
+        if not is_area_code(text):
+            raise Invalid("must be 12 digits")
+        if self.levels is not None and implied_level(text) not in self.levels:
+            raise Invalid(f"must be a {' or '.join(self.levels)} code (a town code ends in 000)")
+        return text
+
+
+@dataclass(frozen=True)
+class Number:
+    required: bool = False
+    minimum: float = 0.0
+
+    @property
+    def reason(self) -> str:
+        return f"must be a number >= {self.minimum:g}" + ("" if self.required else " or empty")
+
+    def parse(self, text: str) -> float:
+        if not text:
+            if self.required:
+                raise Invalid("must not be empty")
+            return math.nan
+        if not _NUMBER.fullmatch(text) or not math.isfinite(value := float(text)) or value < self.minimum:
+            raise Invalid(self.reason)
+        return value
+
+
+@dataclass(frozen=True)
+class Integer:
+    required: bool = True
+    minimum: int = 0
+    maximum: int = MAX_COUNT
+
+    @property
+    def reason(self) -> str:
+        return f"must be an integer >= {self.minimum}" + ("" if self.required else " or empty")
+
+    def parse(self, text: str) -> float | int:
+        if not text:
+            if self.required:
+                raise Invalid("must not be empty")
+            return math.nan
+        if not _INTEGER.fullmatch(text) or (value := int(text.split(".")[0])) < self.minimum:
+            raise Invalid(self.reason)
+        if value > self.maximum:
+            raise Invalid(f"must be at most {self.maximum}")
+        return value
+
+
+@dataclass(frozen=True)
+class Boolean:
+    def parse(self, text: str) -> bool:
+        value = _BOOLEANS.get(text.lower())
+        if value is None:
+            raise Invalid("must be true/false, 1/0 or 是/否")
+        return value
+
+
+@dataclass(frozen=True)
+class DateTime:
+    """ISO-8601 date-time; without an offset it is Shanghai wall time, with one it is converted
+    to Shanghai wall time. Stored naive (design: datetime64[ns], Asia/Shanghai)."""
+
+    required: bool = True
+    reason = "must be an ISO-8601 date-time such as 2024-01-31T08:30:00 or 2024-01-31 08:30:00+08:00"
+
+    def parse(self, text: str) -> datetime | None:
+        if not text:
+            if self.required:
+                raise Invalid("must not be empty")
+            return None
+        match = _ISO.fullmatch(text)
+        if match is None:
+            raise Invalid(self.reason)
+        year, month, day, hour, minute, second, fraction, offset = match.groups()
+        if not YEARS[0] <= int(year) <= YEARS[1]:
+            raise Invalid(f"year must be between {YEARS[0]} and {YEARS[1]}")
+        micro = int((fraction or "0")[:6].ljust(6, "0"))
+        try:
+            value = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro)
+        except ValueError:
+            raise Invalid("must be a real calendar date and time") from None
+        if offset is None:
+            return value
+        minutes = 0
+        if offset != "Z":
+            hours, extra = int(offset[1:3]), int(offset[-2:]) if len(offset) > 3 else 0
+            if hours > 23 or extra > 59:
+                raise Invalid(self.reason)
+            minutes = (hours * 60 + extra) * (-1 if offset[0] == "-" else 1)
+        tz = timezone(timedelta(minutes=minutes))
+        return value.replace(tzinfo=tz).astimezone(shanghai()).replace(tzinfo=None)
+
+
+Field = Text | Code | Number | Integer | Boolean | DateTime
+
+CASE_FIELDS: dict[str, Field] = {
+    "case_id": Text(max_len=CASE_ID_MAX_CHARS),
+    "registered_at": DateTime(),
+    "area_code": Code(levels=CASE_AREA_LEVELS),
+    "grid_code": Text(required=False),
+    "source": Text(),
+    "category": Text(),
+    "narrative": Text(max_len=NARRATIVE_MAX_CHARS),
+    "amount_yuan": Number(),
+    "n_parties": Integer(minimum=1),
+    "n_people": Integer(minimum=1),
+    "police_calls_before": Integer(required=False),
+    "mediation_attempts": Integer(required=False),
+}
+OUTCOME_FIELDS: dict[str, Field] = {
+    "escalated": Boolean(),
+    "escalated_at": DateTime(required=False),
+    "criminal_charge": Text(required=False),
+}
+PARTY_FIELDS: dict[str, Field] = {
+    "case_id": Text(max_len=CASE_ID_MAX_CHARS),
+    "party_id": Text(),
+    "role": Text(choices=ROLES),
+    "party_type": Text(choices=PARTY_TYPES),
+    "gender": Text(required=False, choices=GENDERS),
+    "age": Integer(required=False, maximum=120),
+    "key_groups": Text(required=False, missing=""),
+}
+AREA_FIELDS: dict[str, Field] = {
+    "area_code": Code(),
+    "name": Text(),
+    "level": Text(choices=AREA_LEVELS),
+    "parent_code": Code(required=False),
+    "population": Number(),
+}
+
+
+def parse_column(rule: Field, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``rule.parse`` over a column of raw values -> (typed values, broken mask) as arrays; the
+    values of broken rows are undefined. Date-times come back as datetime64[ns], all else object."""
+    if isinstance(rule, Text):
+        return _text_column(rule, column)
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    texts = [as_text(value) for value in uniques]
+    if isinstance(rule, DateTime):
+        values, broken = _datetimes(rule, texts)
+    else:
+        values, broken = np.empty(len(texts), dtype=object), np.zeros(len(texts), dtype=bool)
+        for i, text in enumerate(texts):
+            try:
+                values[i] = rule.parse(text)
+            except Invalid:
+                broken[i] = True
+    return values[codes], broken[codes]
+
+
+def _text_column(rule: Text, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        texts = list(map(str.strip, column))  # what ``as_text`` does to a str, minus its type checks
+    except TypeError:
+        texts = [as_text(value) for value in column]
+    values = np.empty(len(texts), dtype=object)
+    values[:] = texts
+    empty = values == ""
+    broken = empty.copy() if rule.required else np.zeros(len(texts), dtype=bool)
+    if rule.max_len is not None:
+        broken |= np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) > rule.max_len
+    if rule.choices is not None:
+        allowed = frozenset(rule.choices).__contains__
+        broken |= ~empty & ~np.fromiter(map(allowed, texts), dtype=bool, count=len(texts))
+    values[empty] = rule.missing
+    return values, broken
+
+
+def _datetimes(rule: DateTime, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    values = np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[ns]")
+    empty = np.fromiter((not text for text in texts), dtype=bool, count=len(texts))
+    found = pc.match_substring_regex(pa.array(texts, pa.string()), f"^(?:{_PLAIN_ISO.pattern})$")
+    plain = found.to_numpy(zero_copy_only=False).astype(bool)
+    if plain.any():  # the common shape: pandas' C parser; it agrees with ``parse`` on this shape
+        parsed = pd.to_datetime(pd.Series(texts, dtype=object)[plain], format="ISO8601", errors="coerce")
+        values[plain] = parsed.where(parsed.dt.year.between(*YEARS)).astype("datetime64[ns]").to_numpy()
+    for i in np.flatnonzero(~plain & ~empty):
+        with suppress(Invalid):
+            values[i] = np.datetime64(rule.parse(texts[i]), "ns")
+    broken = np.isnat(values) & (~empty | rule.required)
+    return values, broken
+
+
+def _check(record: Mapping[str, object], fields: Mapping[str, Field]) -> tuple[dict, list[RecordError]]:
+    values: dict[str, object] = {}
+    errors: list[RecordError] = []
+    for name, rule in fields.items():
+        raw = record.get(name)
+        try:
+            values[name] = rule.parse(as_text(raw))
+        except Invalid as exc:
+            errors.append(RecordError(name, raw, exc.reason))
+    return values, errors
+
+
+def check_case(record: Mapping[str, object]) -> tuple[dict, list[RecordError]]:
+    """Check one case (field -> raw value: strings as in a CSV, or Python values such as 12.5,
+    30 or a datetime) against the contract. Returns the typed values and every broken rule; the
+    values are complete only when the list is empty. The outcome fields are checked (and
+    returned) only when the record has an ``escalated`` key."""
+    with_outcome = "escalated" in record
+    values, errors = _check(record, CASE_FIELDS | OUTCOME_FIELDS if with_outcome else CASE_FIELDS)
+    for name, normalise in (("source", normalise_source), ("category", normalise_category)):
+        if name in values:  # an unseen value is 其他, keeping the raw one (contract: not an error)
+            values[f"{name}_raw"] = values[name]
+            values[name] = normalise(values[name])
+    if with_outcome:
+        broken = {error.field for error in errors}
+        reason = outcome_problem(values, broken)
+        if reason:
+            errors.append(RecordError("escalated_at", record.get("escalated_at"), reason))
+    return values, errors
+
+
+def outcome_problem(values: Mapping[str, object], broken: set[str]) -> str | None:
+    """The cross-field rule of the outcome: escalated_at is required iff escalated, and not
+    before registered_at. Not applied while escalated or escalated_at is itself broken."""
+    if "escalated" in broken or "escalated_at" in broken:
+        return None
+    escalated, at, registered = values["escalated"], values["escalated_at"], values.get("registered_at")
+    if escalated and at is None:
+        return "required when escalated is true"
+    if not escalated and at is not None:
+        return "must be empty when escalated is false"
+    if escalated and isinstance(registered, datetime) and at < registered:  # type: ignore[operator]
+        return "must not be before registered_at"
+    return None
+
+
+def check_party(record: Mapping[str, object]) -> tuple[dict, list[RecordError]]:
+    """Check one party row (see ``check_case`` for the conventions)."""
+    return _check(record, PARTY_FIELDS)
+
+
+def check_area(record: Mapping[str, object]) -> tuple[dict, list[RecordError]]:
+    """Check one area row (see ``check_case`` for the conventions)."""
+    return _check(record, AREA_FIELDS)
