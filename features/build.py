@@ -19,7 +19,8 @@ from sklearn.utils.validation import check_is_fitted
 from features.cues import CUE_FAMILIES, CueFlags
 from features.history import HISTORY_FEATURES
 from features.tabular import TABULAR_FEATURES, tabular_matrix, tabular_row
-from features.text import NarrativeVectorizer
+from features.text_vectorizer import NarrativeVectorizer
+from features.tokenizer import normalise_text
 
 CUE_FEATURES = tuple(f"cue_{family}" for family in CUE_FAMILIES)
 TEXT_PREFIX = "term="
@@ -64,17 +65,19 @@ class CaseFeaturizer(BaseEstimator, TransformerMixin):
     def transform(self, X: pd.DataFrame) -> sp.csr_matrix:
         check_is_fitted(self, "feature_names_")
         _require_columns(X)
+        # Normalise once; both text transformers accept normalised text unchanged (idempotent).
+        texts = [normalise_text(str(t)) for t in X["narrative"]]
         dense = np.hstack([
             tabular_matrix(X),
-            self.cues_.transform(X["narrative"]).astype(np.float32),
+            self.cues_.transform(texts).astype(np.float32),
             X.loc[:, list(HISTORY_FEATURES)].to_numpy(dtype=np.float32),
         ])
-        return self._combine(dense, X["narrative"])
+        return self._combine(dense, texts)
 
     def transform_one(self, case: Mapping[str, Any], history: Mapping[str, float]) -> sp.csr_matrix:
         """The intake fast path: one case as a mapping, its history features as a mapping."""
         check_is_fitted(self, "feature_names_")
-        narrative = str(case.get("narrative", ""))
+        narrative = normalise_text(str(case.get("narrative", "")))
         dense = np.concatenate([
             tabular_row(case),
             self.cues_.transform([narrative])[0].astype(np.float32),

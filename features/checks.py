@@ -1,0 +1,42 @@
+"""Input and fitted-state checks shared by the text transformers (CueFlags, NarrativeVectorizer)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from features.errors import DisputeRiskError, NotFittedError
+
+
+def as_text_list(X: Any, owner: str) -> list[str]:
+    """A 1-D column of texts (list, Series, 1-D array, or one-column 2-D array/DataFrame) -> list."""
+    if isinstance(X, str):
+        raise DisputeRiskError(f"{owner} takes an iterable of texts, got a single str")
+    if hasattr(X, "to_numpy"):
+        X = X.to_numpy()
+    elif not isinstance(X, np.ndarray):
+        X = list(X)
+    array = np.asarray(X, dtype=object)
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim != 1:
+        raise DisputeRiskError(f"{owner} takes a 1-D column of texts, got shape {array.shape}")
+    texts = array.tolist()
+    for value in texts:
+        if not isinstance(value, str):
+            raise DisputeRiskError(f"{owner}: every narrative must be a str, got {type(value).__name__}")
+    return texts
+
+
+def require_fitted(estimator: Any, attribute: str) -> None:
+    """sklearn's check_is_fitted, raising the project's NotFittedError (a DisputeRiskError)."""
+    try:
+        check_is_fitted(estimator, attribute)
+    except SklearnNotFittedError:
+        name = type(estimator).__name__
+        raise NotFittedError(
+            f"{name} must be fitted before use (call fit first), {attribute} is missing"
+        ) from None
