@@ -1,113 +1,141 @@
 """The feature pipeline: one fitted object that training, batch scoring and the API all use.
 
 Input is a "case frame": the contract's case columns plus the as-of history columns
-(``features.history.HISTORY_FEATURES``), computed beforehand so that history never
-sees the future. Output is one sparse float32 matrix: tabular | cues | history | text.
+(``features.history.HISTORY_FEATURES``), computed beforehand so that history never sees
+the future. Output is one dense float32 matrix: tabular | cues | history | text score.
+NaN means "unknown" (LightGBM routes it on its own branch).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import copy
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from features.cues import CUE_FAMILIES, CueFlags
+from features.errors import DisputeRiskError
 from features.history import HISTORY_FEATURES
 from features.tabular import TABULAR_FEATURES, tabular_matrix, tabular_row
-from features.text_vectorizer import NarrativeVectorizer
+from features.text_score import NarrativeScore
 from features.tokenizer import normalise_text
 
 CUE_FEATURES = tuple(f"cue_{family}" for family in CUE_FAMILIES)
-TEXT_PREFIX = "term="
+TEXT_FEATURE = "text_score"
+_REQUIRED = ("registered_at", "category", "source", "narrative", "n_parties", "n_people")
 
 
-class CaseFeaturizer(BaseEstimator, TransformerMixin):
+class CaseFeaturizer(TransformerMixin, BaseEstimator):
     """Turns a case frame into the model matrix.
 
-    ``text_max_features=0`` leaves the bag of words out (the cue flags stay).
+    ``use_text=False`` leaves the narrative's word score out (the cue flags stay). With text,
+    ``fit`` needs the labels, and ``fit_transform`` returns cross-fitted text scores for the rows
+    it was fitted on (see ``features.text_score``).
     """
 
     def __init__(
         self,
-        text_max_features: int = 5000,
+        use_text: bool = True,
+        text_max_features: int = 20_000,
         text_min_df: int = 5,
         text_ngram_range: tuple[int, int] = (1, 2),
+        text_C: float = 1.0,
         tokenizer_backend: str = "auto",
     ) -> None:
+        self.use_text = use_text
         self.text_max_features = text_max_features
         self.text_min_df = text_min_df
         self.text_ngram_range = text_ngram_range
+        self.text_C = text_C
         self.tokenizer_backend = tokenizer_backend
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> CaseFeaturizer:
-        _require_columns(X)
-        self.cues_ = CueFlags().fit(X["narrative"])
-        if self.text_max_features > 0:
-            self.vectorizer_ = NarrativeVectorizer(
-                max_features=self.text_max_features,
-                min_df=self.text_min_df,
-                ngram_range=self.text_ngram_range,
-                backend=self.tokenizer_backend,
-            ).fit(X["narrative"])
-            terms = [f"{TEXT_PREFIX}{t}" for t in self.vectorizer_.get_feature_names_out()]
-        else:
-            self.vectorizer_ = None
-            terms = []
-        self.feature_names_ = np.array([*TABULAR_FEATURES, *CUE_FEATURES, *HISTORY_FEATURES, *terms], dtype=object)
-        self.n_dense_ = len(TABULAR_FEATURES) + len(CUE_FEATURES) + len(HISTORY_FEATURES)
+        self.fit_transform(X, y)
         return self
 
-    def transform(self, X: pd.DataFrame) -> sp.csr_matrix:
+    def fit_transform(self, X: pd.DataFrame, y: Any = None, **fit_params: Any) -> np.ndarray:
+        _require_columns(X)
+        texts = _normalised(X)
+        self.cues_ = CueFlags().fit(texts)
+        text_column = None
+        if self.use_text:
+            self.text_ = NarrativeScore(
+                max_features=self.text_max_features, min_df=self.text_min_df, ngram_range=self.text_ngram_range,
+                C=self.text_C, backend=self.tokenizer_backend,
+            )
+            text_column = self.text_.fit_transform(texts, y)
+        else:
+            self.text_ = None
+        names = [*TABULAR_FEATURES, *CUE_FEATURES, *HISTORY_FEATURES]
+        self.feature_names_ = np.array(names + ([TEXT_FEATURE] if self.use_text else []), dtype=object)
+        return self._matrix(X, texts, text_column)
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self, "feature_names_")
         _require_columns(X)
-        # Normalise once; both text transformers accept normalised text unchanged (idempotent).
-        texts = [normalise_text(str(t)) for t in X["narrative"]]
-        dense = np.hstack([
-            tabular_matrix(X),
-            self.cues_.transform(texts).astype(np.float32),
-            X.loc[:, list(HISTORY_FEATURES)].to_numpy(dtype=np.float32),
-        ])
-        return self._combine(dense, texts)
+        texts = _normalised(X)
+        return self._matrix(X, texts, self.text_.transform(texts) if self.text_ is not None else None)
 
-    def transform_one(self, case: Mapping[str, Any], history: Mapping[str, float]) -> sp.csr_matrix:
-        """The intake fast path: one case as a mapping, its history features as a mapping."""
+    def transform_one(self, case: Mapping[str, Any], history: Mapping[str, float]) -> np.ndarray:
+        """The intake fast path: one case as a mapping, its history features as a mapping -> (1, F)."""
         check_is_fitted(self, "feature_names_")
-        narrative = normalise_text(str(case.get("narrative", "")))
-        dense = np.concatenate([
+        text = normalise_text(str(case.get("narrative", "")))
+        parts = [
             tabular_row(case),
-            self.cues_.transform([narrative])[0].astype(np.float32),
+            self.cues_.transform([text])[0].astype(np.float32),
             np.array([history.get(name, np.nan) for name in HISTORY_FEATURES], dtype=np.float32),
-        ])[None, :]
-        return self._combine(dense, [narrative])
+        ]
+        if self.text_ is not None:
+            parts.append(self.text_.transform([text])[0])
+        return np.concatenate(parts)[None, :]
 
-    def _combine(self, dense: np.ndarray, narratives: Iterable[str]) -> sp.csr_matrix:
-        # NaN means "unknown" to LightGBM; keep it as an explicit stored value, zeros stay implicit.
-        parts = [sp.csr_matrix(dense, dtype=np.float32)]
-        if self.vectorizer_ is not None:
-            parts.append(self.vectorizer_.transform(narratives).astype(np.float32))
-        return sp.hstack(parts, format="csr", dtype=np.float32)
+    def without_text(self) -> CaseFeaturizer:
+        """A copy that drops the text score (used when validation says the words do not help)."""
+        check_is_fitted(self, "feature_names_")
+        other = copy.deepcopy(self)
+        other.use_text = False
+        other.text_ = None
+        other.feature_names_ = self.feature_names_[: len(self.feature_names_) - int(self.text_ is not None)]
+        return other
+
+    def top_terms(self, narrative: str, k: int = 2) -> list[str]:
+        if getattr(self, "text_", None) is None:
+            return []
+        return self.text_.top_terms(normalise_text(narrative), k)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "feature_names_")
         return self.feature_names_
 
     def dense_feature_names(self) -> list[str]:
-        return list(self.feature_names_[: self.n_dense_])
+        return list(self.get_feature_names_out())
+
+    def _matrix(self, X: pd.DataFrame, texts: list[str], text_column: np.ndarray | None) -> np.ndarray:
+        parts = [
+            tabular_matrix(X),
+            self.cues_.transform(texts).astype(np.float32),
+            X.loc[:, list(HISTORY_FEATURES)].to_numpy(dtype=np.float32),
+        ]
+        if text_column is not None:
+            parts.append(np.asarray(text_column, dtype=np.float32).reshape(-1, 1))
+        return np.hstack(parts).astype(np.float32, copy=False)
+
+
+def _normalised(X: pd.DataFrame) -> list[str]:
+    # Normalise once; the cue and word transformers accept normalised text unchanged (idempotent).
+    return [normalise_text(str(t)) for t in X["narrative"]]
 
 
 def _require_columns(X: pd.DataFrame) -> None:
-    missing = [c for c in ("registered_at", "category", "source", "narrative", "n_parties", "n_people", *HISTORY_FEATURES) if c not in X]
+    missing = [c for c in (*_REQUIRED, *HISTORY_FEATURES) if c not in X]
     if missing:
-        from features.errors import DisputeRiskError
-
         raise DisputeRiskError(f"case frame is missing columns {missing}; join the history features first")
 
 
 def case_frame(cases: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
-    """Cases with their as-of history columns, aligned on the index."""
+    """Cases with their as-of history columns, aligned by position."""
     return pd.concat([cases.reset_index(drop=True), history.reset_index(drop=True)[list(HISTORY_FEATURES)]], axis=1)

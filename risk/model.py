@@ -87,7 +87,7 @@ class EscalationModel:
         # pred_contrib sums to the raw margin, so one call gives both the score and its reasons.
         raw = 1.0 / (1.0 + math.exp(-min(max(float(contrib.sum()), -700.0), 700.0)))
         risk = float(self.calibrator.predict(np.array([raw]))[0])
-        cues = {k[len("cue_"):]: int(v) for k, v in zip(self.featurizer.get_feature_names_out(), X.toarray()[0], strict=False) if k.startswith("cue_")}
+        cues = {k[len("cue_"):]: int(v) for k, v in zip(self.featurizer.get_feature_names_out(), X[0], strict=False) if k.startswith("cue_")}
         reasons = self._reasons_for(contrib[0], case, history, n_reasons)
         return ScoredCase(
             case_id=str(case.get("case_id", "")),
@@ -124,10 +124,8 @@ class EscalationModel:
             contrib = self.booster.predict(X, pred_contrib=True)
             families = self._reasons.family_contributions(contrib)
             records = frame.to_dict("records")
-            contrib_csr = contrib.tocsr() if sp.issparse(contrib) else None
             for i, record in enumerate(records):
-                row = contrib_csr[i].toarray()[0] if contrib_csr is not None else np.asarray(contrib[i])
-                picked = self._pick(families[i], row, record, record, n_reasons)
+                picked = self._pick(families[i], record, record, n_reasons)
                 reasons.append("；".join(f"{r.text}（{r.direction}）" for r in picked))
         out = pd.DataFrame({
             "case_id": cases["case_id"].astype(str).to_numpy(),
@@ -146,9 +144,9 @@ class EscalationModel:
     # ---- helpers --------------------------------------------------------------------------------
     def _reasons_for(self, contrib_row: np.ndarray, case: Mapping[str, Any], history: Mapping[str, float], n: int) -> tuple[Reason, ...]:
         families = self._reasons.family_contributions(contrib_row[None, :])[0]
-        return self._pick(families, contrib_row, case, history, n)
+        return self._pick(families, case, history, n)
 
-    def _pick(self, families: np.ndarray, contrib_row: np.ndarray, case: Mapping[str, Any], history: Mapping[str, Any], n: int) -> tuple[Reason, ...]:
+    def _pick(self, families: np.ndarray, case: Mapping[str, Any], history: Mapping[str, Any], n: int) -> tuple[Reason, ...]:
         # Reasons that raise the risk come first: they are what a supervisor acts on.
         order = sorted(range(len(families)), key=lambda j: (families[j] <= 0, -abs(families[j])))
         picked = []
@@ -157,7 +155,7 @@ class EscalationModel:
             value = float(families[j])
             if value == 0.0:
                 continue
-            terms = self._reasons.top_terms(contrib_row) if code == "text" else ()
+            terms = self.featurizer.top_terms(str(case.get("narrative", ""))) if code == "text" and value > 0 else ()
             picked.append(Reason(code, describe(code, case, history, terms), RAISES if value > 0 else LOWERS, round(value, 4)))
         return tuple(picked)
 

@@ -30,7 +30,7 @@ _FAMILY_PREFIXES: tuple[tuple[str, str], ...] = (
     ("mediation", "mediation"),
     ("reg_", "time"),
     ("narrative_chars", "text"),
-    ("term=", "text"),
+    ("text_score", "text"),
     ("cue_", "cue"),  # refined per cue family below
     ("party_prior_esc", "party_escalations"),
     ("party_esc", "party_escalations"),
@@ -65,18 +65,11 @@ class ReasonIndex:
         self.matrix = sp.csr_matrix(
             (np.ones(len(rows)), (rows, cols)), shape=(len(feature_names) + 1, len(self.families))
         )
-        self.term_names = [str(n)[len("term="):] if str(n).startswith("term=") else None for n in feature_names]
 
     def family_contributions(self, contrib: np.ndarray | sp.spmatrix) -> np.ndarray:
         """(n, n_features + 1) contributions -> (n, n_families)."""
         out = contrib @ self.matrix
         return np.asarray(out.toarray() if sp.issparse(out) else out)
-
-    def top_terms(self, contrib_row: np.ndarray, k: int = 2) -> list[str]:
-        """The words of the narrative that pushed this case's risk up the most."""
-        idx = [i for i, t in enumerate(self.term_names) if t is not None and contrib_row[i] > 0]
-        idx.sort(key=lambda i: -contrib_row[i])
-        return [self.term_names[i] for i in idx[:k]]  # type: ignore[misc]
 
 
 def describe(family: str, case: Mapping[str, Any], history: Mapping[str, float], terms: Sequence[str] = ()) -> str:

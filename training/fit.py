@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 import pandas as pd
 
 from features.build import CaseFeaturizer, case_frame
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 class TrainReport:
     model: EscalationModel
     metrics: dict[str, dict[str, Any]]  # model / checklist / logistic / oracle -> metric -> Metric
-    comparisons: dict[str, Any]
+    comparisons: dict[str, Any]  # other -> AUC(model) - AUC(other), paired bootstrap
     slices: dict[str, pd.DataFrame]
     windows: dict[str, dict[str, Any]]
     thresholds: dict[str, float]
@@ -79,21 +80,39 @@ def fit_and_evaluate(
     clock["history"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    featurizer = CaseFeaturizer(text_max_features=1000 if quick else 5000, text_min_df=3 if quick else 5)
-    train_mask, valid_mask, calib_mask, test_mask = (split.mask(w) for w in ("train", "validation", "calibration", "test"))
-    featurizer.fit(frame.loc[train_mask])
-    X = featurizer.transform(frame.loc[labelled.to_numpy()])
+    windows_ = ("train", "validation", "calibration", "test")
     y_all = labels[labelled].to_numpy()
     # Row positions inside X (labelled cases only, in frame order).
-    pos = {w: np.flatnonzero(split.mask(w)[labelled.to_numpy()]) for w in ("train", "validation", "calibration", "test")}
+    pos = {w: np.flatnonzero(split.mask(w)[labelled.to_numpy()]) for w in windows_}
+    labelled_frame = frame.loc[labelled.to_numpy()].reset_index(drop=True)
+    featurizer = CaseFeaturizer(text_max_features=5000 if quick else 20_000, text_min_df=3 if quick else 5)
+    train_rows = featurizer.fit_transform(labelled_frame.iloc[pos["train"]], y_all[pos["train"]])
+    X = np.empty((len(labelled_frame), train_rows.shape[1]), dtype=np.float32)
+    X[pos["train"]] = train_rows  # cross-fitted text scores for the rows the text model saw
+    rest = np.concatenate([pos[w] for w in windows_[1:]])
+    X[rest] = featurizer.transform(labelled_frame.iloc[rest])
     clock["features"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    booster = fit_booster(
-        X[pos["train"]], y_all[pos["train"]], X[pos["validation"]], y_all[pos["validation"]],
-        feature_names=list(featurizer.get_feature_names_out()), params=default_params(seed, quick=quick),
-        max_rounds=600 if quick else 3000,
-    )
+    params = default_params(seed, quick=quick)
+    fit = {
+        "with text": fit_booster(X[pos["train"]], y_all[pos["train"]], X[pos["validation"]], y_all[pos["validation"]],
+                                 feature_names=list(featurizer.get_feature_names_out()), params=params,
+                                 max_rounds=600 if quick else 3000),
+        "without text": fit_booster(X[pos["train"]][:, :-1], y_all[pos["train"]], X[pos["validation"]][:, :-1],
+                                    y_all[pos["validation"]], feature_names=list(featurizer.get_feature_names_out()[:-1]),
+                                    params=params, max_rounds=600 if quick else 3000),
+    }
+    # Whether the narrative's words earn their place is decided on the validation window, never test.
+    valid_auc = {
+        name: roc_auc_score(y_all[pos["validation"]], b.predict(X[pos["validation"]] if name == "with text" else X[pos["validation"]][:, :-1]))
+        for name, b in fit.items()
+    }
+    choice = max(valid_auc, key=valid_auc.__getitem__)
+    booster = fit[choice]
+    if choice == "without text":
+        featurizer = featurizer.without_text()
+        X = X[:, :-1]
     raw = {w: booster.predict(X[p]) for w, p in pos.items()}
     calibrator = ProbabilityCalibrator(method="auto").fit(raw["calibration"], y_all[pos["calibration"]])
     p_calib = calibrator.predict(raw["calibration"])
@@ -104,7 +123,7 @@ def fit_and_evaluate(
     t = time.perf_counter()
     y_test = y_all[pos["test"]]
     p_test = calibrator.predict(raw["test"])
-    test_frame = frame.loc[test_mask].reset_index(drop=True)
+    test_frame = labelled_frame.iloc[pos["test"]].reset_index(drop=True)
     checklist = RedFlagChecklist().fit(_checklist_input(featurizer, X[pos["train"]]), y_all[pos["train"]])
     p_check = checklist.predict_proba(_checklist_input(featurizer, X[pos["test"]]))[:, 1]
     logistic = logistic_baseline().fit(X[pos["train"]], y_all[pos["train"]])
@@ -116,13 +135,13 @@ def fit_and_evaluate(
         "logistic regression": evaluate(y_test, p_logit, n_boot=boots, seed=seed),
     }
     comparisons = {
-        "vs checklist": paired_auc_difference(y_test, p_test, p_check, seed=seed),
-        "vs logistic": paired_auc_difference(y_test, p_test, p_logit, seed=seed),
+        "red-flag checklist": paired_auc_difference(y_test, p_test, p_check, seed=seed),
+        "logistic regression": paired_auc_difference(y_test, p_test, p_logit, seed=seed),
     }
     oracle = _truth_for(data_dir, test_frame["case_id"])
     if oracle is not None:
         metrics["generator truth (oracle)"] = evaluate(y_test, oracle, n_boot=boots, seed=seed)
-        comparisons["oracle - model"] = paired_auc_difference(y_test, oracle, p_test, seed=seed)
+        comparisons["generator truth (oracle)"] = paired_auc_difference(y_test, p_test, oracle, seed=seed)
     counties = test_frame["area_code"].astype(str).str[:6] + "000000"
     slices = {
         "category": slice_metrics(y_test, p_test, test_frame["category"]),
@@ -140,6 +159,7 @@ def fit_and_evaluate(
         metadata={
             "as_of": str(as_of), "windows": windows, "best_iteration": int(booster.best_iteration),
             "n_features": int(X.shape[1]), "data_dir": str(data_dir), "rejects": int(len(dataset.rejects)),
+            "text": choice, "validation_auc": {k: float(v) for k, v in valid_auc.items()},
         },
         name=MODEL_NAME,
     )
@@ -155,9 +175,7 @@ def fit_and_evaluate(
 
 
 def _checklist_input(featurizer: CaseFeaturizer, X: Any) -> pd.DataFrame:
-    names = featurizer.dense_feature_names()
-    dense = X[:, : len(names)].toarray()
-    return pd.DataFrame(dense, columns=names)
+    return pd.DataFrame(X, columns=list(featurizer.get_feature_names_out()))
 
 
 def _truth_for(data_dir: Path, case_ids: pd.Series) -> np.ndarray | None:
