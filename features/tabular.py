@@ -20,8 +20,10 @@ SOURCE_FEATURES = tuple(f"source={s}" for s in SOURCES)
 NUMERIC_FEATURES = (
     "amount_log", "amount_missing", "n_parties", "n_people",
     "police_calls_before", "police_calls_missing", "mediation_attempts", "mediation_missing",
-    "reg_hour", "reg_weekday", "reg_month", "reg_night", "narrative_chars",
+    "reg_hour", "reg_weekday", "reg_month", "reg_night",
 )
+# The narrative's length is deliberately not a feature: adding a threat to a narrative must never
+# lower the risk, and length would let the trees learn that longer texts are calmer.
 TABULAR_FEATURES: tuple[str, ...] = CATEGORY_FEATURES + SOURCE_FEATURES + NUMERIC_FEATURES
 
 _CATEGORY_INDEX = {c: i for i, c in enumerate(CATEGORIES)}
@@ -54,7 +56,6 @@ def tabular_matrix(cases: pd.DataFrame) -> np.ndarray:
     mediations = _optional_column(cases, "mediation_attempts")
     reg = pd.to_datetime(cases["registered_at"])
     hour = reg.dt.hour.to_numpy()
-    narrative_chars = cases["narrative"].astype(str).str.len().to_numpy()
     numeric = np.column_stack([
         np.log1p(amount.to_numpy(dtype=float)),
         amount.isna().to_numpy(dtype=float),
@@ -68,7 +69,6 @@ def tabular_matrix(cases: pd.DataFrame) -> np.ndarray:
         reg.dt.weekday.to_numpy(),
         reg.dt.month.to_numpy(),
         ((hour >= 22) | (hour < 6)).astype(float),
-        narrative_chars,
     ])
     out[:, _NUMERIC_OFFSET:] = numeric
     return out
@@ -97,7 +97,6 @@ def tabular_row(case: Mapping[str, Any]) -> np.ndarray:
         reg.weekday(),
         reg.month,
         float(hour >= 22 or hour < 6),
-        len(str(case.get("narrative", ""))),
     )
     return out
 

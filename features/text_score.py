@@ -57,12 +57,21 @@ class NarrativeScore(TransformerMixin, BaseEstimator):
         n_pos = int(labels.sum())
         folds = min(self.folds, n_pos, len(labels) - n_pos)
         scores = np.empty(len(labels), dtype=np.float64)
+        self.model_ = self._linear().fit(T, labels)
         if folds >= 2:
             splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
+            coefs, intercepts = [], []
             for train, held_out in splitter.split(np.zeros(len(labels)), labels):
-                scores[held_out] = self._linear().fit(T[train], labels[train]).decision_function(T[held_out])
-        self.model_ = self._linear().fit(T, labels)
-        if folds < 2:  # too few positives to cross-fit: in-sample scores, said in the fitted state
+                fold = self._linear().fit(T[train], labels[train])
+                scores[held_out] = fold.decision_function(T[held_out])
+                coefs.append(fold.coef_)
+                intercepts.append(fold.intercept_)
+            # New texts get the mean of the fold models (one linear model, as the score is linear):
+            # the same strength of model that gave the training rows their scores, so the trees see
+            # one distribution of text scores in training and in use.
+            self.model_.coef_ = np.mean(coefs, axis=0)
+            self.model_.intercept_ = np.mean(intercepts, axis=0)
+        else:  # too few positives to cross-fit: in-sample scores, said in the fitted state
             scores = self.model_.decision_function(T)
         self.cross_fitted_ = folds >= 2
         self.n_features_in_ = 1

@@ -29,7 +29,6 @@ _FAMILY_PREFIXES: tuple[tuple[str, str], ...] = (
     ("police_calls", "police_calls"),
     ("mediation", "mediation"),
     ("reg_", "time"),
-    ("narrative_chars", "text"),
     ("text_score", "text"),
     ("cue_", "cue"),  # refined per cue family below
     ("party_prior_esc", "party_escalations"),

@@ -98,10 +98,10 @@ def fit_and_evaluate(
     fit = {
         "with text": fit_booster(X[pos["train"]], y_all[pos["train"]], X[pos["validation"]], y_all[pos["validation"]],
                                  feature_names=list(featurizer.get_feature_names_out()), params=params,
-                                 max_rounds=600 if quick else 3000),
+                                 max_rounds=600 if quick else 5000),
         "without text": fit_booster(X[pos["train"]][:, :-1], y_all[pos["train"]], X[pos["validation"]][:, :-1],
                                     y_all[pos["validation"]], feature_names=list(featurizer.get_feature_names_out()[:-1]),
-                                    params=params, max_rounds=600 if quick else 3000),
+                                    params=params, max_rounds=600 if quick else 5000),
     }
     # Whether the narrative's words earn their place is decided on the validation window, never test.
     valid_auc = {

@@ -78,6 +78,10 @@ def input_example(cases: pd.DataFrame, parties: pd.DataFrame, n: int = 2) -> pd.
     keep = [c for c in head.columns if c not in ("escalated", "escalated_at", "criminal_charge") and not c.endswith("_raw")]
     head = head[keep]
     head["registered_at"] = head["registered_at"].dt.strftime("%Y-%m-%dT%H:%M:%S+08:00")
+    # Optional counts may be empty in a real export: declare them as doubles so NaN passes the schema.
+    for column in ("amount_yuan", "police_calls_before", "mediation_attempts", "n_parties", "n_people"):
+        if column in head:
+            head[column] = head[column].astype(float)
     return head.reset_index(drop=True)
 
 

@@ -30,7 +30,7 @@ def flat_metrics(report: TrainReport) -> dict[str, float]:
                 out[f"{_slug(name)}.{key}.lo"] = float(metric.lo)
                 out[f"{_slug(name)}.{key}.hi"] = float(metric.hi)
     for name, diff in report.comparisons.items():
-        out[f"auc_diff.{name.replace(' ', '_')}"] = float(diff.diff)
+        out[f"auc_diff.model_minus_{_slug(name)}"] = float(diff.diff)
     for step, seconds in report.seconds.items():
         out[f"seconds.{step}"] = float(seconds)
     return out
@@ -55,8 +55,8 @@ def acceptance(report: TrainReport) -> dict[str, Any]:
         "test_auc": model["roc_auc"].value,
         "test_ece": model["ece"].value,
         "ece_at_most_0.01": bool(model["ece"].value <= 0.01),
-        "beats_checklist": bool(report.comparisons["vs checklist"].diff > 0),
-        "beats_logistic": bool(report.comparisons["vs logistic"].diff > 0),
+        "beats_checklist": bool(report.comparisons["red-flag checklist"].diff > 0),
+        "beats_logistic": bool(report.comparisons["logistic regression"].diff > 0),
     }
     if ORACLE_KEY in report.metrics:
         gap = report.metrics[ORACLE_KEY]["roc_auc"].value - model["roc_auc"].value
@@ -75,7 +75,7 @@ def summary_text(report: TrainReport) -> str:
     lines.append(format_metrics_table(compare_frame_from(report.metrics)))
     lines.append("")
     for name, diff in report.comparisons.items():
-        lines.append(f"AUC difference {name:<16} {diff.diff:+.4f} [{diff.lo:+.4f}, {diff.hi:+.4f}]")
+        lines.append(f"AUC(model) - AUC({name}): {diff.diff:+.4f} [{diff.lo:+.4f}, {diff.hi:+.4f}]")
     lines.append("thresholds (from the calibration window): "
                  + ", ".join(f"{k} >= {v:.4f}" for k, v in report.thresholds.items()))
     lines.append("acceptance: " + ", ".join(f"{k}={_fmt(v)}" for k, v in acceptance(report).items()))

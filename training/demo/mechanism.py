@@ -37,6 +37,14 @@ CUE_EFFECT = {
     "damage": 0.8,
 }
 THREAT_AND_WEAPON = 0.5  # on top of both: a threat backed by a weapon
+# Interactions that risk instruments (DASH, VioGén) and case reviews describe: risk factors that
+# matter far more together than apart. A purely additive model cannot represent them.
+INTERACTIONS = {
+    "separation_after_violence": 0.9,  # 婚恋家庭: separation with a threat or a fight (DV lethality)
+    "drunken_fight": 0.5,  # alcohol together with physical conflict
+    "psychosis_threat": 0.8,  # a 严重精神障碍患者 party and a threat or self-harm talk
+    "repeat_calls_violence": 0.4,  # 2+ earlier 110 calls and physical conflict or injury
+}
 PRIOR_CASES_EFFECT = (0.0, 0.4, 0.7, 0.9)  # by max over the case's persons of earlier cases (3+)
 PRIOR_ESCALATION_EFFECT = (0.0, 1.3, 1.6)  # by max over persons of earlier known escalations (2+)
 KEY_GROUP_EFFECT = dict(zip(KEY_GROUPS, (1.2, 0.7, 0.5, 0.9, 1.0, 0.2), strict=True))
@@ -70,6 +78,7 @@ STATIC_TERMS = (
     "mediations",
     "money",
     "group",
+    "interactions",
     "town_latent",
 )
 
@@ -148,8 +157,22 @@ def static_terms(
         "mediations": _lookup(MEDIATION_EFFECT, cases.mediations),
         "money": money,
         "group": group,
+        "interactions": _interactions(cases, cue, key_mask),
         "town_latent": town_effect[town],
     }
+
+
+def _interactions(cases: Cases, cue: dict[str, np.ndarray], key_mask: np.ndarray) -> np.ndarray:
+    family = cases.category == CATEGORIES.index("婚恋家庭")
+    psychosis = ((key_mask >> KEY_GROUPS.index("严重精神障碍患者")) & 1).astype(bool)
+    calls = np.nan_to_num(cases.calls, nan=0.0)
+    hits = {
+        "separation_after_violence": family & cue["separation"].astype(bool) & (cue["threat"] | cue["physical"]).astype(bool),
+        "drunken_fight": (cue["alcohol"] & cue["physical"]).astype(bool),
+        "psychosis_threat": psychosis & (cue["threat"] | cue["self_harm"]).astype(bool),
+        "repeat_calls_violence": (calls >= 2) & (cue["physical"] | cue["injury"]).astype(bool),
+    }
+    return np.sum([INTERACTIONS[name] * hit for name, hit in hits.items()], axis=0)
 
 
 def people_count(cases: Cases, parties: Parties) -> np.ndarray:
