@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -17,14 +18,14 @@ def register(app: typer.Typer) -> None:
 
 
 def train(
-    data: Path = typer.Option(..., "--data", help="dataset folder that follows the data contract"),
-    horizon_days: int = typer.Option(90, "--horizon-days", help="label: 民转刑 within this many days"),
-    as_of: str = typer.Option(None, "--as-of", help="train as of this date (default: the export's last date)"),
-    holdout_days: int = typer.Option(0, "--holdout-days", help="leave the export's last N days out (as-of = export date - N)"),
-    tracking_uri: str = typer.Option(None, "--tracking-uri", envvar="MLFLOW_TRACKING_URI", help="MLflow store (default sqlite under models/)"),
-    quick: bool = typer.Option(False, "--quick", help="small text vocabulary and fewer rounds (tests, smoke runs)"),
-    seed: int = typer.Option(0, "--seed"),
-    no_register: bool = typer.Option(False, "--no-register", help="log the run but do not register the model"),
+    data: Annotated[Path, typer.Option("--data", help="dataset folder that follows the data contract")],
+    horizon_days: Annotated[int, typer.Option("--horizon-days", help="label: 民转刑 within this many days")] = 90,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="train as of this date (default: the export's last date)")] = None,
+    holdout_days: Annotated[int, typer.Option("--holdout-days", help="leave the export's last N days out (as-of = export date - N)")] = 0,
+    tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", help="MLflow store (default sqlite under models/)")] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="small text vocabulary and fewer rounds (tests, smoke runs)")] = False,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    no_register: Annotated[bool, typer.Option("--no-register", help="log the run but do not register the model")] = False,
 ) -> None:
     """Train the escalation model on a contract dataset, evaluate it on a later test window against
     two baselines, write its model card and register it in MLflow (alias champion if none yet)."""
@@ -56,12 +57,12 @@ def train(
 
 
 def score(
-    data: Path = typer.Option(..., "--data", help="dataset folder of cases to score (contract)"),
-    out: Path = typer.Option(..., "--out", help="output file, .csv or .parquet"),
-    model: str = typer.Option("models:/dispute-escalation@champion", "--model", help="MLflow model URI"),
-    history: Path = typer.Option(None, "--history", help="dataset folder of earlier records (history only)"),
-    recent_days: int = typer.Option(0, "--recent-days", help="score only the last N days of --data; earlier rows are history"),
-    tracking_uri: str = typer.Option(None, "--tracking-uri", envvar="MLFLOW_TRACKING_URI"),
+    data: Annotated[Path, typer.Option("--data", help="dataset folder of cases to score (contract)")],
+    out: Annotated[Path, typer.Option("--out", help="output file, .csv or .parquet")],
+    model: Annotated[str, typer.Option("--model", help="MLflow model URI")] = "models:/dispute-escalation@champion",
+    history: Annotated[Path | None, typer.Option("--history", help="dataset folder of earlier records (history only)")] = None,
+    recent_days: Annotated[int, typer.Option("--recent-days", help="score only the last N days of --data; earlier rows are history")] = 0,
+    tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", envvar="MLFLOW_TRACKING_URI")] = None,
 ) -> None:
     """Score a dataset with a registered model: risk, warning level and reasons per case."""
     from cli.logs import setup_logging

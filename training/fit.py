@@ -10,17 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 import pandas as pd
+from sklearn.metrics import roc_auc_score
 
 from features.build import CaseFeaturizer, case_frame
 from features.contract import load_dataset
 from features.history import HistoryState, compute_history_features
 from features.schema import DEFAULT_HORIZON_DAYS
+from risk.calibration import ProbabilityCalibrator
 from risk.model import MODEL_NAME, EscalationModel
 from training.baselines import RedFlagChecklist, logistic_baseline
 from training.boost import default_params, fit_booster
-from risk.calibration import ProbabilityCalibrator
 from training.calibrate import choose_thresholds, threshold_report
 from training.evaluate import evaluate, paired_auc_difference, slice_metrics
 from training.labels import as_of_view, horizon_labels

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import UTC
 from typing import Any
 
 import pandas as pd
@@ -94,7 +95,7 @@ FEATURE_FAMILIES = {
 
 
 def card_for(report: TrainReport, *, version: str) -> str:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from training.model_card import ModelCardInfo, Window, render_model_card
 
@@ -104,7 +105,7 @@ def card_for(report: TrainReport, *, version: str) -> str:
     info = ModelCardInfo(
         model_name=report.model.name,
         version=version,
-        created_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        created_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         data_source=str(data_dir),
         demo_data=ORACLE_KEY in report.metrics,
         horizon_days=report.model.horizon_days,

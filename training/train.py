@@ -36,8 +36,8 @@ def run_training(
         quick=quick, seed=seed,
     )
     registry.configure(tracking_uri, models_dir)
-    from training.registry import input_example
     from features.contract import load_dataset
+    from training.registry import input_example
 
     sample = load_dataset(data_dir, write_rejects=False)
     example = input_example(sample.cases, sample.parties)
