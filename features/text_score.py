@@ -54,6 +54,7 @@ class NarrativeScore(TransformerMixin, BaseEstimator):
             backend=self.backend, ngram_range=self.ngram_range, min_df=self.min_df, max_features=self.max_features
         ).fit(texts)
         T = self.vectorizer_.transform(texts)
+        self.term_names_ = self.vectorizer_.get_feature_names_out()  # sorted once, not per reason
         n_pos = int(labels.sum())
         folds = min(self.folds, n_pos, len(labels) - n_pos)
         scores = np.empty(len(labels), dtype=np.float64)
@@ -87,7 +88,7 @@ class NarrativeScore(TransformerMixin, BaseEstimator):
         require_fitted(self, "model_")
         row = self.vectorizer_.transform([text])
         weights = row.data * self.model_.coef_[0][row.indices]
-        names = self.vectorizer_.get_feature_names_out()
+        names = self.term_names_
         order = np.argsort(-weights)
         return [str(names[row.indices[i]]).replace("_", "") for i in order[:k] if weights[i] > 0]
 
