@@ -5,7 +5,7 @@ Heavy imports (uvicorn, FastAPI, SQLAlchemy, MLflow) happen inside the commands.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -21,13 +21,12 @@ def register(app: typer.Typer) -> None:
 
 
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
-    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
-    demo: bool = typer.Option(
-        False,
-        "--demo",
-        help="Create an admin and an intake key and print them first (for trying the API on demo data).",
-    ),
+    host: Annotated[str, typer.Option("--host", help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="port to listen on")] = 8000,
+    demo: Annotated[
+        bool,
+        typer.Option("--demo", help="create an admin and an intake key and print them first (demo data)"),
+    ] = False,
 ) -> None:
     """Serve the intake scoring API and the 督办 queue.
 
@@ -61,9 +60,13 @@ def serve(
 
 @apikey_app.command("create")
 def apikey_create(
-    role: str = typer.Option(..., "--role", help="intake, supervisor, analyst or admin."),
-    area: str | None = typer.Option(None, "--area", help="12-digit area code the key is limited to."),
-    name: str | None = typer.Option(None, "--name", help="Who holds the key (shown in the audit log)."),
+    role: Annotated[str, typer.Option("--role", help="intake, supervisor, analyst or admin")],
+    area: Annotated[
+        str | None, typer.Option("--area", help="12-digit area code the key is limited to")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="who holds the key (shown in the audit log)")
+    ] = None,
 ) -> None:
     """Create an API key and print it once; only its hash is stored."""
     from features.errors import DisputeRiskError

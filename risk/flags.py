@@ -1,0 +1,70 @@
+"""Hard red flags: professional-judgement rules that stand beside the model.
+
+As in DASH and VioGén, a few facts are serious enough on their own that the warning level
+must not depend on what a statistical model makes of them. A flag can raise the level the
+model gave, never lower it, and the response names every flag that fired so the officer
+sees why the level differs from the model's.
+
+Cue counts come from ``ScoredCase.cues`` (non-negated mentions per cue family: threat,
+weapon, alcohol, physical, injury, self_harm, separation, property_damage), so negated
+mentions ("没有动刀") do not fire a flag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from features.schema import split_key_groups
+from risk.levels import ORANGE, RED, higher, rank
+
+# Police calls about the same dispute before registration that make it a repeat call-out.
+REPEAT_POLICE_CALLS = 3
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A rule that fired: its code, the level it demands at least, and why in plain Chinese."""
+
+    code: str
+    level: str
+    text: str
+
+
+def _cue(cues: Mapping[str, int], family: str) -> int:
+    return int(cues.get(family, 0) or 0)
+
+
+def _has_key_group_person(parties: Sequence[Mapping[str, Any]]) -> bool:
+    # Key groups (重点人群) are tags on natural persons; an organisation cannot threaten self-harm.
+    return any(p.get("party_type") != "单位" and split_key_groups(p.get("key_groups")) for p in parties)
+
+
+def evaluate_flags(
+    case: Mapping[str, Any],
+    parties: Sequence[Mapping[str, Any]],
+    cues: Mapping[str, int],
+    *,
+    repeat_police_calls: int = REPEAT_POLICE_CALLS,
+) -> list[Flag]:
+    """Every hard flag the case triggers, most severe first."""
+    fired: list[Flag] = []
+    # The lexicon has no separate "threat to kill" family: a threat together with a weapon in
+    # the same narrative is the closest reading of DASH's "threats to kill with a weapon".
+    if _cue(cues, "threat") and _cue(cues, "weapon"):
+        fired.append(Flag("threat_with_weapon", RED, "事件简述同时提到言语威胁和凶器"))
+    if _cue(cues, "self_harm") and _has_key_group_person(parties):
+        fired.append(Flag("self_harm_key_group", RED, "重点人群当事人有自伤、自杀或同归于尽的言行"))
+    calls = case.get("police_calls_before")
+    if calls is not None and calls == calls and int(calls) >= repeat_police_calls:  # calls == calls: not NaN
+        fired.append(Flag("repeat_police_calls", ORANGE, f"同一纠纷登记前已有{int(calls)}次110报警"))
+    if _cue(cues, "physical") and _cue(cues, "injury"):
+        fired.append(Flag("violence_with_injury", ORANGE, "事件简述提到肢体冲突并已致伤"))
+    fired.sort(key=lambda f: -rank(f.level))
+    return fired
+
+
+def apply_flags(model_level: str, flags: Sequence[Flag]) -> str:
+    """The final level: the model's, raised (never lowered) to the most severe flag's level."""
+    return higher(model_level, *(f.level for f in flags))

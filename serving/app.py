@@ -1,0 +1,95 @@
+"""The app factory and its lifespan: the database (migrated to head) and the champion model
+are set up once per process, and a background task swaps in a new champion when the alias
+moves. ``risk serve`` runs ``uvicorn serving.app:create_app --factory``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from serving import errors
+from serving.db import make_engine, make_sessionmaker, upgrade
+from serving.deps import Runtime
+from serving.middleware import RequestContextMiddleware
+from serving.model_store import ModelLoadError
+from serving.routes import health, items, records, scoring
+from serving.settings import Settings, get_settings
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    """The API. ``clock`` (aware datetimes) drives every deadline, so tests can set the time."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="dispute-risk intake scoring and 督办 queue",
+        version="1",
+        description="民转刑 early warning: score disputes at intake, supervise the warnings.",
+        lifespan=lifespan,
+    )
+    runtime = Runtime(settings, clock or utc_now)
+    app.state.runtime = runtime
+    errors.install(app)
+    for module in (scoring, items, records, health):
+        app.include_router(module.router)
+    app.add_middleware(
+        RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=runtime.metrics
+    )
+    return app
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    runtime: Runtime = app.state.runtime
+    settings = runtime.settings
+    engine = make_engine(settings.database_url)
+    if settings.migrate_on_start:
+        await run_in_threadpool(upgrade, engine)
+    runtime.engine, runtime.sessions = engine, make_sessionmaker(engine)
+    await _load(runtime)
+    runtime.history.start()
+    watcher = asyncio.create_task(_watch(runtime)) if settings.model_reload_seconds > 0 else None
+    try:
+        yield
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        await run_in_threadpool(runtime.history.stop)
+        engine.dispose()
+
+
+async def _load(runtime: Runtime) -> bool:
+    """Load (or reload) the model off the event loop; a failure is reported, never raised:
+    the process stays up, /health/ready says why, and the next check tries again."""
+    store, metrics = runtime.models, runtime.metrics
+    before = store.current
+    try:
+        loaded = await run_in_threadpool(store.load)
+    except ModelLoadError:
+        metrics.reloads.labels("failed").inc()
+        return False
+    if loaded is not before:
+        metrics.reloads.labels("loaded").inc()
+        metrics.set_model(loaded.name, loaded.version)
+    return loaded is not before
+
+
+async def _watch(runtime: Runtime) -> None:
+    settings = runtime.settings
+    while True:
+        await asyncio.sleep(settings.model_reload_seconds)
+        # A pinned model is only retried while none is loaded; the champion alias is followed.
+        if settings.reload_enabled or runtime.models.current is None:
+            await _load(runtime)

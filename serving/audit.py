@@ -1,0 +1,80 @@
+"""The audit log: who read or changed which supervision item, when, under which request id.
+
+Transitions carry their before/after status, level and area, so an item's history is its
+audit trail without the reads. Rows are added to the caller's session and committed with the
+change they describe: a change is never stored without its audit row, nor the reverse."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from serving.auth import Principal
+from serving.logging_config import request_id_var
+from serving.tables import AuditEntry, Item
+
+READ = "read"
+TRANSITIONS = ("open", "rescore", "raise", "lower", "sign", "note", "escalate", "close")
+
+
+def record(
+    session: Session,
+    who: Principal,
+    action: str,
+    item: Item,
+    now: datetime,
+    *,
+    before: tuple[str, str, str] | None = None,
+    note: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """One row for ``action`` on ``item``; ``before`` is (status, level, area) before the change."""
+    status, level, area = before if before is not None else (None, None, None)
+    entry = AuditEntry(
+        at=now,
+        key_id=who.key_id,
+        actor=who.name,
+        role=who.role,
+        request_id=request_id_var.get(),
+        action=action,
+        item_id=item.id,
+        case_id=item.case_id,
+        from_status=status,
+        to_status=item.status if action != READ else None,
+        from_level=level,
+        to_level=item.level if action != READ else None,
+        from_area=area,
+        to_area=item.area_code if action != READ else None,
+        note=note,
+        detail=detail,
+    )
+    session.add(entry)
+    return entry
+
+
+def history(session: Session, item_id: int) -> list[AuditEntry]:
+    """The item's transitions, oldest first."""
+    stmt = (
+        select(AuditEntry)
+        .where(AuditEntry.item_id == item_id, AuditEntry.action.in_(TRANSITIONS))
+        .order_by(AuditEntry.at, AuditEntry.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def search(
+    session: Session, *, item_id: int | None, key_id: int | None, action: str | None, limit: int, offset: int
+) -> tuple[int, list[AuditEntry]]:
+    stmt = select(AuditEntry)
+    if item_id is not None:
+        stmt = stmt.where(AuditEntry.item_id == item_id)
+    if key_id is not None:
+        stmt = stmt.where(AuditEntry.key_id == key_id)
+    if action is not None:
+        stmt = stmt.where(AuditEntry.action == action)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))
+    return total, list(rows)

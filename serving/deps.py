@@ -1,0 +1,94 @@
+"""Injectable dependencies, declared once as ``Annotated`` aliases.
+
+Everything a route needs sits in one ``Runtime`` (built by ``create_app``, completed by the
+lifespan). Few, cheap, ``async`` dependencies: FastAPI resolves each dependency on every
+request, and on the scoring path that resolution costs as much as the model does."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from serving.auth import ADMIN, ANALYST, INTAKE, SUPERVISOR, KeyCache, Principal, authenticate, hash_key
+from serving.db import write_lock_for
+from serving.history_feed import HistoryFeeder
+from serving.metrics import Metrics
+from serving.model_store import ModelStore
+from serving.queue import Policy
+from serving.settings import Settings
+
+
+@dataclass
+class Runtime:
+    """The app's long-lived parts. ``clock`` returns aware datetimes and drives every deadline."""
+
+    settings: Settings
+    clock: Callable[[], datetime]
+    metrics: Metrics = field(default_factory=Metrics)
+    key_cache: KeyCache = field(default_factory=KeyCache)
+    engine: Engine | None = None  # set by the lifespan
+    sessions: sessionmaker[Session] | None = None
+
+    def __post_init__(self) -> None:
+        self.policy = Policy.from_settings(self.settings)
+        self.models = ModelStore(self.settings)
+        self.history = HistoryFeeder(self.metrics)
+        self._write_lock = write_lock_for(self.settings.database_url)
+
+    def writing(self) -> AbstractContextManager[Any]:
+        """Held around each write transaction (see db.write_lock_for)."""
+        return self._write_lock
+
+    def session(self) -> Session:
+        assert self.sessions is not None, "the lifespan has not run"
+        return self.sessions()
+
+
+async def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    # A Session connects lazily, so creating one here blocks nothing; routes that use it are sync.
+    with request.app.state.runtime.session() as session:
+        yield session
+
+
+async def get_principal(request: Request) -> Principal:
+    runtime: Runtime = request.app.state.runtime
+    authorization = request.headers.get("authorization")
+    if authorization and (hit := runtime.key_cache.get(hash_key(authorization.partition(" ")[2].strip()))):
+        return hit
+
+    def lookup() -> Principal:
+        with runtime.session() as session:
+            return authenticate(session, authorization, runtime.key_cache)
+
+    return await run_in_threadpool(lookup)
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+SessionDep = Annotated[Session, Depends(get_session)]
+CurrentUser = Annotated[Principal, Depends(get_principal)]
+
+
+def role_in(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    async def check(request: Request) -> Principal:
+        return (await get_principal(request)).require(roles)
+
+    return check
+
+
+Intake = Annotated[Principal, Depends(role_in(INTAKE, ADMIN))]
+Supervisor = Annotated[Principal, Depends(role_in(SUPERVISOR, ADMIN))]
+Reader = Annotated[Principal, Depends(role_in(SUPERVISOR, ANALYST, ADMIN))]
+Analyst = Annotated[Principal, Depends(role_in(ANALYST, ADMIN))]
+Admin = Annotated[Principal, Depends(role_in(ADMIN))]

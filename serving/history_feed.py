@@ -1,0 +1,95 @@
+"""Feeding scored cases into the model's as-of history, off the request path and in batches.
+
+``EscalationModel.observe`` adds one case through pandas (~7 ms a case here); adding cases in
+batches costs ~0.07 ms a case. So the scoring route only enqueues, and one thread applies
+what has accumulated (through ``observe_many`` when the model has it). The next case of the
+same people sees the earlier one once it is applied, normally within milliseconds.
+
+The queue is bounded: an observation that does not fit is dropped and counted
+(risk_history_dropped_total), which costs the history one case, never a request."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from serving.logging_config import exception_summary
+from serving.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+Observation = tuple[Any, Mapping[str, Any], Sequence[Mapping[str, Any]]]  # (model, case, parties)
+
+
+class HistoryFeeder:
+    def __init__(self, metrics: Metrics, *, max_pending: int = 20_000, max_batch: int = 1000) -> None:
+        self.metrics = metrics
+        self.max_batch = max_batch
+        self._queue: queue.Queue[Observation | None] = queue.Queue(max_pending)
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="history-feeder", daemon=True)
+        self._thread.start()
+
+    def submit(self, model: Any, case: Mapping[str, Any], parties: Sequence[Mapping[str, Any]]) -> None:
+        try:
+            self._queue.put_nowait((model, case, parties))
+        except queue.Full:
+            self.metrics.history_dropped.inc()
+
+    def wait_idle(self) -> None:
+        """Block until everything submitted so far is in the history (for tests and shutdown)."""
+        self._queue.join()
+
+    def stop(self) -> None:
+        """Apply what is pending, then end the thread."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            batch: list[Observation | None] = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            observations = [o for o in batch if o is not None]
+            try:
+                self._apply(observations)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+            if len(observations) < len(batch):
+                return
+
+    def _apply(self, observations: list[Observation]) -> None:
+        # A reload may leave observations for the old model in the queue: each goes to its own.
+        by_model: dict[int, list[Observation]] = {}
+        for o in observations:
+            by_model.setdefault(id(o[0]), []).append(o)
+        for group in by_model.values():
+            model = group[0][0]
+            many = getattr(model, "observe_many", None)
+            calls = (
+                [(many, [c for _, c, _ in group], [p for _, _, p in group])]
+                if many is not None
+                else [(model.observe, c, p) for _, c, p in group]
+            )
+            for fn, cases, parties in calls:
+                try:
+                    fn(cases, parties)
+                except Exception as exc:  # the history misses these cases; scoring goes on
+                    log.error(
+                        "could not add scored cases to the model's history",
+                        extra={"error": exception_summary(exc)},
+                    )
+                    continue
+                self.metrics.history_observed.inc(len(cases) if many is not None else 1)

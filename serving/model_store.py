@@ -1,0 +1,113 @@
+"""Loading the registered EscalationModel from MLflow, and swapping in a new champion.
+
+A reload loads the new version completely, then replaces one reference: a request holds the
+``LoadedModel`` it started with, so none fails or mixes two models during the swap. A model
+that cannot be loaded leaves the store empty with the reason, which /health/ready and the
+score endpoints report (503), instead of crashing the process."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from risk.model import MODEL_NAME, EscalationModel, unwrap_pyfunc
+from serving.errors import ModelUnavailable
+from serving.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_ALIAS_URI = re.compile(r"models:/(?P<name>[^/@]+)@(?P<alias>[^/]+)")
+_VERSION_URI = re.compile(r"models:/(?P<name>[^/@]+)/(?P<version>\d+)")
+
+
+class ModelLoadError(RuntimeError):
+    """The configured model could not be found or is not an EscalationModel."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    model: EscalationModel
+    name: str
+    version: str | None
+    uri: str
+    loaded_at: datetime
+
+
+def unwrap_escalation_model(pyfunc_model: Any) -> EscalationModel:
+    """The EscalationModel inside an MLflow pyfunc logged with ``python_model=<the model>``
+    (the unwrapping itself lives beside the model, in ``risk.model.unwrap_pyfunc``)."""
+    try:
+        return unwrap_pyfunc(pyfunc_model)
+    except TypeError as exc:
+        raise ModelLoadError(
+            f"the registered model is not an EscalationModel logged as a pyfunc callable: {exc}"
+        ) from exc
+
+
+class ModelStore:
+    """The current model of the app, its source, and what went wrong if there is none."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.current: LoadedModel | None = None
+        self.error: str | None = None
+        self._lock = threading.Lock()  # one load at a time; readers never take it
+
+    @property
+    def target_uri(self) -> str:
+        s = self.settings
+        return s.model_uri or f"models:/{s.model_name or MODEL_NAME}@{s.model_alias}"
+
+    def get(self) -> LoadedModel:
+        loaded = self.current
+        if loaded is None:
+            raise ModelUnavailable(f"no model is loaded: {self.error or 'still loading'}")
+        return loaded
+
+    def _client(self) -> Any:
+        from mlflow import MlflowClient
+
+        return MlflowClient(tracking_uri=self.settings.mlflow_tracking_uri)
+
+    def resolve(self) -> tuple[str, str | None, str]:
+        """(model name, version, URI to load that exact version) for the configured target."""
+        uri = self.target_uri
+        if m := _ALIAS_URI.fullmatch(uri):
+            mv = self._client().get_model_version_by_alias(m["name"], m["alias"])
+            return m["name"], str(mv.version), f"models:/{m['name']}/{mv.version}"
+        if m := _VERSION_URI.fullmatch(uri):
+            return m["name"], m["version"], uri
+        return self.settings.model_name or MODEL_NAME, None, uri
+
+    def load(self) -> LoadedModel:
+        """Resolve and load the configured model, then make it current."""
+        import mlflow
+
+        with self._lock:
+            try:
+                name, version, uri = self.resolve()
+                if self.current is not None and version is not None and self.current.version == version:
+                    return self.current
+                mlflow.set_tracking_uri(self.settings.mlflow_tracking_uri)
+                model = unwrap_escalation_model(mlflow.pyfunc.load_model(uri))
+            except Exception as exc:  # any failure: keep serving what we have, report why
+                reason = f"cannot load {self.target_uri} from {self.settings.mlflow_tracking_uri}: {exc}"
+                if self.current is None:
+                    self.error = reason
+                log.error("model load failed", extra={"model_uri": self.target_uri, "reason": str(exc)[:500]})
+                raise ModelLoadError(reason) from exc
+            loaded = LoadedModel(model, name, version, uri, datetime.now(UTC))
+            previous, self.current, self.error = self.current, loaded, None
+        log.info(
+            "model loaded",
+            extra={
+                "model_name": name,
+                "model_version": version,
+                "previous_version": previous.version if previous else None,
+            },
+        )
+        return loaded

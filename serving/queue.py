@@ -1,0 +1,217 @@
+"""The 督办 supervision queue: its vocabulary, when a score opens an item, how a re-score
+changes it, the deadlines and their light. The transitions people make are in transitions.py.
+
+Every function takes ``now`` from the app's injectable clock and adds to the caller's
+session; the route commits, so a change and its audit row land together or not at all."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from features.schema import DEFAULT_TIMEZONE
+from risk.levels import ORANGE, RED, higher, rank
+from serving import area_codes, audit
+from serving.auth import Principal
+from serving.errors import NotFound
+from serving.settings import Settings
+from serving.tables import Item, ScoredCase
+
+PENDING, IN_HAND, RESOLVED, ESCALATED, CLOSED = "待签收", "处置中", "已化解", "已升级", "已关闭"
+STATUSES = (PENDING, IN_HAND, RESOLVED, ESCALATED, CLOSED)
+OPEN_STATUSES = (PENDING, IN_HAND, ESCALATED)
+GREEN, AMBER, OVERDUE = "绿", "黄", "红"
+LIGHTS = (GREEN, AMBER, OVERDUE)
+RESOLVED_OUTCOME, CRIMINAL_OUTCOME = "化解", "民转刑"
+OUTCOMES = (RESOLVED_OUTCOME, "转诉讼", "转仲裁", "转行政处理", "信访", CRIMINAL_OUTCOME, "撤回", "其他")
+SHANGHAI = ZoneInfo(DEFAULT_TIMEZONE)
+# Levels a re-score may not lower on its own: a person has to decide that.
+STICKY_LEVELS = (RED, ORANGE)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What the queue keeps of one scored case: no narrative, no names, no party ids."""
+
+    case_id: str
+    area_code: str
+    category: str
+    source: str
+    registered_at: datetime  # naive Shanghai wall time
+    risk: float
+    model_level: str
+    level: str
+    flags: list[dict[str, str]]
+    reasons: list[dict[str, Any]]
+    model_name: str
+    model_version: str | None
+
+
+@dataclass(frozen=True)
+class Policy:
+    open_level: str | None
+    deadlines_hours: Mapping[str, tuple[float, float]]
+    warn_fraction: float
+    top_level: str
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> Policy:
+        return cls(s.queue_level, dict(s.deadlines_hours), s.light_warn_fraction, s.escalation_top_level)
+
+    def opens(self, level: str) -> bool:
+        return self.open_level is not None and rank(level) >= rank(self.open_level)
+
+    def hours(self, level: str) -> tuple[float, float]:
+        # An item can outlive a change of settings; a level no longer configured gets the most
+        # lenient deadlines configured rather than an error.
+        return self.deadlines_hours.get(level) or max(self.deadlines_hours.values())
+
+
+@dataclass
+class ScoreResult:
+    item: Item | None
+    created: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+def _case_row(a: Assessment, now: datetime, row: ScoredCase | None) -> ScoredCase:
+    values = dict(
+        area_code=a.area_code,
+        category=a.category,
+        source=a.source,
+        registered_at=a.registered_at,
+        risk=a.risk,
+        model_level=a.model_level,
+        level=a.level,
+        flags=a.flags,
+        reasons=a.reasons,
+        model_name=a.model_name,
+        model_version=a.model_version,
+        scored_at=now,
+    )
+    if row is None:
+        return ScoredCase(case_id=a.case_id, n_scores=1, **values)
+    for key, value in values.items():
+        setattr(row, key, value)
+    row.n_scores += 1
+    return row
+
+
+def refresh_due(item: Item, policy: Policy) -> None:
+    """Which deadline is running now, and when its light turns 黄."""
+    respond_h, feedback_h = policy.hours(item.level)
+    due, span = None, 0.0
+    if item.status in (PENDING, ESCALATED):
+        due, span = item.respond_by, respond_h
+    elif item.status == IN_HAND and item.feedback_at is None:
+        due, span = item.feedback_by, feedback_h
+    item.due_at = due
+    item.warn_at = None if due is None else due - timedelta(hours=span * policy.warn_fraction)
+
+
+def start_clock(item: Item, policy: Policy, now: datetime) -> None:
+    respond_h, feedback_h = policy.hours(item.level)
+    item.respond_by = now + timedelta(hours=respond_h)
+    item.feedback_by = now + timedelta(hours=feedback_h)
+
+
+def record_score(
+    session: Session, policy: Policy, a: Assessment, who: Principal, now: datetime
+) -> ScoreResult:
+    """Open an item for a new warning, or update the case's one item on a re-score."""
+    # Most cases have no item and open none: one indexed id lookup, run as plain SQL on the
+    # session's connection (the ORM layer would double its cost), is all they pay.
+    item_id = session.connection().scalar(select(Item.id).where(Item.case_id == a.case_id))
+    if item_id is None:
+        if not policy.opens(a.level):
+            return ScoreResult(None)
+        # A case row exists only with its item, so a case without an item has no row yet.
+        item = Item(
+            case=_case_row(a, now, None),
+            area_code=area_codes.town_of(a.area_code),
+            level=a.level,
+            status=PENDING,
+            opened_at=now,
+            escalations=0,
+            updated_at=now,
+        )
+        start_clock(item, policy, now)
+        refresh_due(item, policy)
+        session.add(item)
+        session.flush()  # the audit row needs the item's id
+        audit.record(session, who, "open", item, now, detail=_score_detail(a))
+        return ScoreResult(item, created=True)
+
+    item = get_item(session, item_id)
+    _case_row(a, now, item.case)
+    before = (item.status, item.level, item.area_code)
+    result = ScoreResult(item)
+    action = "rescore"
+    if item.status not in OPEN_STATUSES:
+        result.warnings.append(
+            f"item {item.id} is already closed ({item.status}); the re-score did not reopen it"
+        )
+    elif rank(a.level) > rank(item.level):
+        action = "raise"
+        item.level = a.level
+        # A raised level brings its shorter deadlines, counted from now; never longer ones.
+        respond_h, feedback_h = policy.hours(a.level)
+        item.respond_by = min(item.respond_by, now + timedelta(hours=respond_h))
+        item.feedback_by = min(item.feedback_by, now + timedelta(hours=feedback_h))
+    elif rank(a.level) < rank(item.level):
+        if item.level in STICKY_LEVELS:
+            result.warnings.append(
+                f"item {item.id} stays at {item.level}: a re-score ({a.level}) does not lower an open "
+                f"{'/'.join(STICKY_LEVELS)} item; a supervisor closes or keeps it"
+            )
+        else:
+            floor = policy.open_level or a.level  # an open item stays at least at the opening level
+            lowered = higher(a.level, floor)
+            if lowered != item.level:
+                action = "lower"
+                item.level = lowered  # deadlines already running are kept, never relaxed
+    refresh_due(item, policy)
+    item.updated_at = now
+    audit.record(session, who, action, item, now, before=before, detail=_score_detail(a))
+    return result
+
+
+def _score_detail(a: Assessment) -> dict[str, Any]:
+    return {
+        "risk": round(a.risk, 6),
+        "model_level": a.model_level,
+        "level": a.level,
+        "flags": [f["code"] for f in a.flags],
+        "model_version": a.model_version,
+    }
+
+
+# ---- reading ------------------------------------------------------------------------------------
+
+
+def get_item(session: Session, item_id: int) -> Item:
+    item = session.get(Item, item_id)
+    if item is None:
+        raise NotFound(f"no supervision item {item_id}")
+    return item
+
+
+def check_can_read(who: Principal, item: Item) -> None:
+    # The town that registered a case keeps sight of it after it is escalated above it.
+    if not area_codes.within(item.case.area_code, who.area_code):
+        who.require_area(item.area_code, f"item {item.id}")
+
+
+def light_of(item: Item, now: datetime) -> str | None:
+    """绿 on time, 黄 when little time is left, 红 overdue; None once the item is closed."""
+    if item.status not in OPEN_STATUSES:
+        return None
+    if item.due_at is None or (item.warn_at is not None and now < item.warn_at):
+        return GREEN
+    return OVERDUE if now > item.due_at else AMBER

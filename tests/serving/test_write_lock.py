@@ -1,0 +1,35 @@
+"""The SQLite write lock hands itself to waiting writers in the order they arrived."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from serving.db import FifoLock, write_lock_for
+
+
+def test_waiting_writers_get_the_lock_in_arrival_order() -> None:
+    lock, order = FifoLock(), []
+
+    def writer(name: str) -> None:
+        with lock:
+            order.append(name)
+
+    lock.__enter__()
+    threads = []
+    for name in ("first", "second", "third"):
+        t = threading.Thread(target=writer, args=(name,))
+        t.start()
+        threads.append(t)
+        deadline = time.monotonic() + 5
+        while len(lock._waiters) < len(threads) and time.monotonic() < deadline:
+            time.sleep(0.001)
+    lock.__exit__(None, None, None)
+    for t in threads:
+        t.join(5)
+    assert order == ["first", "second", "third"]
+
+
+def test_only_sqlite_gets_a_process_lock() -> None:
+    assert isinstance(write_lock_for("sqlite:///x.db"), FifoLock)
+    assert not isinstance(write_lock_for("postgresql+psycopg://u@h/db"), FifoLock)
