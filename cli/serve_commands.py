@@ -42,8 +42,10 @@ def serve(
 
     settings = _settings()
     if demo:
-        for role in ("admin", "intake"):
-            typer.echo(f"{role} key: {_new_key(settings.database_url, role, None, f'demo-{role}')}", err=True)
+        keys = {role: _new_key(settings.database_url, role, None, f"demo-{role}") for role in ("admin", "intake")}
+        for role, key in keys.items():
+            typer.echo(f"{role} key: {key}", err=True)
+        typer.echo(_demo_help(host, port, keys["intake"]), err=True)
     configure_logging(settings.log_level, settings.log_json)
     # The factory as a string: uvicorn builds the app itself (and could in each worker).
     uvicorn.run(
@@ -78,6 +80,23 @@ def apikey_create(
         raise typer.Exit(2) from None
     typer.echo(f"created a {role} key for area {area or 'all'}; it is shown only now:", err=True)
     typer.echo(key)
+
+
+def _demo_help(host: str, port: int, intake_key: str) -> str:
+    base = f"http://{host}:{port}"
+    case = (
+        '{"case_id": "DEMO-0001", "registered_at": "2025-06-30T21:40:00+08:00", "area_code": "329002001001", '
+        '"source": "110警情转办", "category": "婚恋家庭", "narrative": "张某酒后与妻子李某发生争吵，'
+        '扬言要砍死她，手持菜刀追赶，邻居报警。", "amount_yuan": null, "n_parties": 2, "n_people": 2, '
+        '"police_calls_before": 2, "mediation_attempts": 1, "parties": ['
+        '{"party_id": "demo-a", "role": "申请方", "party_type": "自然人", "gender": "女", "age": 34}, '
+        '{"party_id": "demo-b", "role": "被申请方", "party_type": "自然人", "gender": "男", "age": 37}]}'
+    )
+    return (
+        f"\ninteractive docs: {base}/docs   (OpenAPI: {base}/openapi.json)\n"
+        f"example:\n  curl -s -X POST {base}/v1/cases/score -H 'Authorization: Bearer {intake_key}' "
+        f"-H 'Content-Type: application/json' -d '{case}'\n"
+    )
 
 
 def _settings() -> Any:

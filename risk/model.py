@@ -100,9 +100,17 @@ class EscalationModel:
 
     def observe(self, case: Mapping[str, Any], parties: Sequence[Mapping[str, Any]]) -> None:
         """Remember a scored case so that later cases of the same people and area see it."""
-        cases_df = pd.DataFrame([dict(case)])
+        self.observe_many([case], [parties])
+
+    def observe_many(self, cases: Sequence[Mapping[str, Any]], parties: Sequence[Sequence[Mapping[str, Any]]]) -> None:
+        """Remember many scored cases in one update (one history update per batch, not per case)."""
+        rows = [dict(p) | {"case_id": c["case_id"]} for c, people in zip(cases, parties, strict=True) for p in people]
+        party_frame = pd.DataFrame(rows, columns=["case_id", "party_id", "role", "party_type", "gender", "age", "key_groups"])
+        party_frame["key_groups"] = party_frame["key_groups"].fillna("").astype(str)
+        case_frame_ = pd.DataFrame([dict(c) for c in cases])
+        case_frame_["registered_at"] = pd.to_datetime(case_frame_["registered_at"]).astype("datetime64[ns]")
         with _HISTORY_LOCK:
-            self.history.update(cases_df, pd.DataFrame([dict(p) | {"case_id": case["case_id"]} for p in parties]))
+            self.history.update(case_frame_, party_frame)
 
     # ---- batches (risk score, the pyfunc) ------------------------------------------------------
     def score(
