@@ -8,7 +8,6 @@ module needs no MLflow import; serving and batch scoring load it back and call
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import threading
@@ -147,7 +146,7 @@ class EscalationModel:
     def __call__(self, model_input: pd.DataFrame) -> pd.DataFrame:
         """MLflow pyfunc entry: contract-shaped cases with a ``parties`` column (list or JSON)."""
         cases, parties = split_nested_parties(model_input)
-        return self.score(cases, parties, history=copy.deepcopy(self.history))
+        return self.score(cases, parties)  # features_for reads the state, never changes it
 
     # ---- helpers --------------------------------------------------------------------------------
     def _reasons_for(self, contrib_row: np.ndarray, case: Mapping[str, Any], history: Mapping[str, float], n: int) -> tuple[Reason, ...]:
