@@ -72,7 +72,10 @@ class EscalationModel:
         self.horizon_days = horizon_days
         self.metadata = dict(metadata or {})
         self.name = name
-        self._reasons = ReasonIndex(list(featurizer.get_feature_names_out()))
+        names = list(featurizer.get_feature_names_out())
+        self._reasons = ReasonIndex(names)
+        # Where the cue counts sit in the feature row: found once, not per request.
+        self._cue_slots = [(i, name[len("cue_"):]) for i, name in enumerate(names) if name.startswith("cue_")]
 
     # ---- single case (the intake API) -------------------------------------------------------
     def score_case(
@@ -86,7 +89,7 @@ class EscalationModel:
         # pred_contrib sums to the raw margin, so one call gives both the score and its reasons.
         raw = 1.0 / (1.0 + math.exp(-min(max(float(contrib.sum()), -700.0), 700.0)))
         risk = float(self.calibrator.predict(np.array([raw]))[0])
-        cues = {k[len("cue_"):]: int(v) for k, v in zip(self.featurizer.get_feature_names_out(), X[0], strict=False) if k.startswith("cue_")}
+        cues = {family: int(X[0, i]) for i, family in self._cue_slots}
         reasons = self._reasons_for(contrib[0], case, history, n_reasons)
         return ScoredCase(
             case_id=str(case.get("case_id", "")),

@@ -95,18 +95,10 @@ def describe(family: str, case: Mapping[str, Any], history: Mapping[str, float],
         return "登记的时段与季节"
     if family == "text":
         return f"事件简述中的用词（如“{'”“'.join(terms)}”）" if terms else "事件简述的整体内容"
-    if family == "party_escalations":
-        n = _max_of(history, "party_prior_escalations")
-        return f"当事人此前有{n}起纠纷已转为刑事案件" if n > 0 else "当事人此前没有纠纷转为刑事案件"
-    if family == "party_history":
-        n = _max_of(history, "party_prior_cases")
-        return f"当事人此前已有{n}起纠纷登记" if n > 0 else "当事人此前无纠纷登记"
-    if family == "pair_history":
-        n = _max_of(history, "pair_prior_cases")
-        return f"同一双方此前已发生过{n}起纠纷" if n > 0 else "双方此前没有登记过纠纷"
-    if family == "key_groups":
-        n = _max_of(history, "key_group_persons")
-        return f"当事人中有{n}名重点人群人员" if n > 0 else "当事人中没有重点人群人员"
+    if family in _COUNTED:
+        prefix, some, none = _COUNTED[family]
+        n = _max_of(history, prefix)
+        return some.format(n=n) if n > 0 else none
     if family == "organisation":
         return "当事方中有单位" if _max_of(history, "org_party_present") > 0 else "当事方均为个人"
     if family == "village_history":
@@ -114,6 +106,15 @@ def describe(family: str, case: Mapping[str, Any], history: Mapping[str, float],
     if family == "town_history":
         return "所在镇（街道）近期的纠纷与民转刑情况"
     return "其他因素"
+
+
+# family -> (history feature prefix, text when the count is positive, text when it is zero)
+_COUNTED: dict[str, tuple[str, str, str]] = {
+    "party_escalations": ("party_prior_escalations", "当事人此前有{n}起纠纷已转为刑事案件", "当事人此前没有纠纷转为刑事案件"),
+    "party_history": ("party_prior_cases", "当事人此前已有{n}起纠纷登记", "当事人此前无纠纷登记"),
+    "pair_history": ("pair_prior_cases", "同一双方此前已发生过{n}起纠纷", "双方此前没有登记过纠纷"),
+    "key_groups": ("key_group_persons", "当事人中有{n}名重点人群人员", "当事人中没有重点人群人员"),
+}
 
 
 def _num(value: Any) -> float:

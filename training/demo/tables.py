@@ -18,6 +18,7 @@ from training.demo.areas import AreaUniverse
 from training.demo.cases import Cases
 from training.demo.mechanism import Outcome, people_count
 from training.demo.people import Parties, key_group_text
+from training.labels import horizon_labels as contract_labels
 
 P_GENDER_UNKNOWN, P_AGE_UNKNOWN = 0.02, 0.06
 GENERATOR_VERSION = 1
@@ -154,13 +155,16 @@ def truth_table(
 def horizon_labels(
     cases: pd.DataFrame, export_date: date, horizon_days: int = mech.HORIZON_DAYS
 ) -> pd.Series:
-    """The contract's label: True/False, or NA when the case is right-censored at the export date."""
-    registered = pd.to_datetime(cases["registered_at"])
-    escalated_at = pd.to_datetime(cases["escalated_at"].replace("", None))
-    horizon = pd.Timedelta(days=horizon_days)
-    label = (cases["escalated"] == "true") & (escalated_at - registered <= horizon)
-    censored = registered > pd.Timestamp(export_date) - horizon
-    return label.astype("boolean").mask(censored)
+    """The contract's label on the string tables about to be written (NaN when right-censored).
+
+    The rule itself is the project's one (``training.labels``); this only types the columns.
+    """
+    typed = pd.DataFrame({
+        "registered_at": pd.to_datetime(cases["registered_at"]),
+        "escalated": cases["escalated"] == "true",
+        "escalated_at": pd.to_datetime(cases["escalated_at"].replace("", None)),
+    })
+    return contract_labels(typed, horizon_days, pd.Timestamp(export_date))
 
 
 def summary(config, t, outcome: Outcome, export_s: int) -> dict:
