@@ -9,7 +9,7 @@ party history (over the case's distinct parties)
     party_prior_cases_person_max    the max over natural persons (自然人) only; 0 when none
     party_prior_escalations_max/_sum  earlier cases of each party that had escalated by ``t``
                                     (escalated without an escalated_at: never counted)
-    party_days_since_last_case      days since the latest earlier case of any party (NaN: none)
+    party_days_since_last_case      days since the latest earlier case of any natural person (NaN: none)
     pair_prior_cases_max            earlier cases holding two of this case's parties together,
                                     for the pair seen most; NaN for a case of > 50 parties
     party_cases_365d_max            earlier cases of each party in [t - 365 days, t); max

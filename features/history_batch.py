@@ -115,7 +115,8 @@ def _fill_party(out: np.ndarray, table: CaseTable, clock: _Clock) -> None:
     escalations = clock.pack(party[escalated], clock.known[rows][escalated])
     prior = q.unsort(end - start)
     recent = q.unsort(end - q.before(registered, clock.since[PARTY_WINDOW_DAYS]))
-    last = per_case(np.maximum, q.unsort(q.last_time(registered, start, end)), rows, n, NO_TIME)
+    last_each = q.unsort(q.last_time(registered, start, end))
+    last = per_case(np.maximum, np.where(table.row_person, last_each, NO_TIME), rows, n, NO_TIME)
     known = q.unsort(q.before(escalations, clock.after) - q.before(escalations, None))
 
     out[0] = per_case(np.maximum, prior, rows, n, 0)

@@ -57,7 +57,9 @@ PARTY_FEATURES: Final[tuple[str, ...]] = (
     "party_prior_cases_person_max",  # the same, over natural persons (自然人) only
     "party_prior_escalations_max",  # earlier cases of a party that had escalated, known by t
     "party_prior_escalations_sum",
-    "party_days_since_last_case",  # NaN when no party has an earlier case
+    # Over natural persons only: a property company's last dispute says nothing about whether
+    # this conflict between people is still hot. NaN when no person has an earlier case.
+    "party_days_since_last_case",
     "pair_prior_cases_max",  # earlier cases holding the most-seen pair of this case's parties
     "party_cases_365d_max",
 )

@@ -243,7 +243,8 @@ class HistoryState:
             recent.append(before_t - before_window)
             person_max = max(person_max, before_t) if person else person_max
             escalations.append(below("party_escalations", party, (t + 1,))[0])
-            last = max([last] + [source["party_cases"].last_before(party, t) for source in sources])
+            if person:
+                last = max([last] + [source["party_cases"].last_before(party, t) for source in sources])
         if len(parties) > MAX_PAIR_PARTIES:
             pair_max = math.nan
         else:
