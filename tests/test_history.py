@@ -139,6 +139,12 @@ def test_person_history_ignores_organisations():
         1,
         1,
     )
+    # the organisation's case a day ago (c) is also P's; drop P from c and only the company recurs
+    assert f["party_days_since_last_case"] == 1.0
+    alone = parties[~((parties["case_id"] == "c") & (parties["party_id"] == "P"))]
+    assert math.isnan(features_of("d", cases, alone)["party_days_since_last_case"])
+    state = HistoryState.from_records(cases.iloc[:3], alone[alone["case_id"] != "d"])
+    assert math.isnan(_one(state, "d", cases, alone)["party_days_since_last_case"])
 
 
 def test_village_and_town_windows_at_29_and_31_days():

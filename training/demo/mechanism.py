@@ -45,6 +45,14 @@ INTERACTIONS = {
     "psychosis_threat": 0.8,  # a 严重精神障碍患者 party and a threat or self-harm talk
     "repeat_calls_violence": 0.4,  # 2+ earlier 110 calls and physical conflict or injury
 }
+# A dispute of people against an organisation (物业公司, 用人单位, 医院...) rarely turns into a crime
+# between persons: the same threat or fight counts for half there. Applies to the interpersonal
+# violence cues; self-harm, alcohol and separation keep their full weight.
+ORG_CUE_FACTOR = 0.5
+ORG_DAMPED_CUES = ("threat", "weapon", "physical", "injury", "damage")
+# A conflict that comes back within weeks is still hot (反复纠纷): the term is largest when a person
+# of the case had a case days ago and decays with the gap; nothing without an earlier case.
+RECENCY_EFFECT, RECENCY_DAYS = 1.0, 30.0
 PRIOR_CASES_EFFECT = (0.0, 0.4, 0.7, 0.9)  # by max over the case's persons of earlier cases (3+)
 PRIOR_ESCALATION_EFFECT = (0.0, 1.3, 1.6)  # by max over persons of earlier known escalations (2+)
 KEY_GROUP_EFFECT = dict(zip(KEY_GROUPS, (1.2, 0.7, 0.5, 0.9, 1.0, 0.2), strict=True))
@@ -73,6 +81,7 @@ STATIC_TERMS = (
     "category",
     "cues",
     "prior_cases",
+    "recency",
     "key_groups",
     "calls",
     "mediations",
@@ -93,6 +102,7 @@ class Outcome:
     escalated_at: np.ndarray  # int seconds (true, uncensored); -1 = never
     charge: np.ndarray  # object; None = never
     prior_cases: np.ndarray
+    days_since_last: np.ndarray  # NaN: no person of the case had an earlier case
     prior_escalations: np.ndarray
     town_recent: np.ndarray
     intercept: float
@@ -129,12 +139,36 @@ def prior_case_counts(n_cases: int, case: np.ndarray, who: np.ndarray) -> np.nda
     return out
 
 
+def days_since_last_case(t: np.ndarray, case: np.ndarray, who: np.ndarray) -> np.ndarray:
+    """Per case: days since the latest earlier case of any of its persons (NaN: none had one)."""
+    order = np.lexsort((case, who))
+    w, c = who[order], case[order]
+    again = np.r_[False, w[1:] == w[:-1]]  # the row before is this person's previous case
+    previous = np.r_[c[:1], c[:-1]]
+    gap = np.full(len(t), np.inf)
+    rows = again & (t[previous] < t[c])  # strictly earlier, as the history features count
+    np.minimum.at(gap, c[rows], (t[c[rows]] - t[previous[rows]]) / DAY)
+    return np.where(np.isinf(gap), np.nan, gap)
+
+
+def has_organisation(parties: Parties) -> np.ndarray:
+    slots = parties.slots
+    return ((slots >= 0) & parties.is_org[np.maximum(slots, 0)]).any(axis=1)
+
+
 def static_terms(
-    cases: Cases, parties: Parties, town: np.ndarray, town_effect: np.ndarray, prior_cases: np.ndarray
+    cases: Cases,
+    parties: Parties,
+    town: np.ndarray,
+    town_effect: np.ndarray,
+    prior_cases: np.ndarray,
+    days_since_last: np.ndarray,
 ) -> dict[str, np.ndarray]:
     n = len(cases.t)
     cue = {name: cases.cues[:, k] for k, name in enumerate(params.CUES)}
-    cue_sum = np.sum([CUE_EFFECT[name] * cue[name] for name in params.CUES], axis=0)
+    damp = np.where(has_organisation(parties), ORG_CUE_FACTOR, 1.0)
+    weight = {name: damp if name in ORG_DAMPED_CUES else 1.0 for name in params.CUES}
+    cue_sum = np.sum([weight[name] * CUE_EFFECT[name] * cue[name] for name in params.CUES], axis=0)
     key_mask = np.zeros(n, dtype=np.int64)
     for j in range(parties.slots.shape[1]):
         present = parties.slots[:, j] >= 0
@@ -150,8 +184,9 @@ def static_terms(
         group[n_people >= threshold] = effect
     return {
         "category": np.array([CATEGORY_EFFECT[c] for c in CATEGORIES])[cases.category],
-        "cues": cue_sum + THREAT_AND_WEAPON * (cue["threat"] & cue["weapon"]),
+        "cues": cue_sum + damp * THREAT_AND_WEAPON * (cue["threat"] & cue["weapon"]),
         "prior_cases": np.asarray(PRIOR_CASES_EFFECT)[np.minimum(prior_cases, len(PRIOR_CASES_EFFECT) - 1)],
+        "recency": np.nan_to_num(RECENCY_EFFECT * np.exp(-days_since_last / RECENCY_DAYS), nan=0.0),
         "key_groups": np.minimum(key, KEY_GROUP_CAP),
         "calls": _lookup(CALLS_EFFECT, cases.calls),
         "mediations": _lookup(MEDIATION_EFFECT, cases.mediations),
@@ -196,7 +231,9 @@ def simulate(
     n = len(cases.t)
     case_rows, who = person_rows(parties)
     prior_cases = prior_case_counts(n, case_rows, who)
-    terms = static_terms(cases, parties, town, rng.normal(0.0, TOWN_SD, size=n_towns), prior_cases)
+    since = days_since_last_case(cases.t, case_rows, who)
+    town_effect = rng.normal(0.0, TOWN_SD, size=n_towns)
+    terms = static_terms(cases, parties, town, town_effect, prior_cases, since)
     static = np.sum(list(terms.values()), axis=0)
     acute = np.zeros(n, bool)
     for name in ACUTE_CUES:
@@ -259,6 +296,7 @@ def simulate(
         escalated_at=escalated_at,
         charge=_charges(rng, cases, parties, escalated_at >= 0),
         prior_cases=prior_cases,
+        days_since_last=since,
         prior_escalations=prior_esc,
         town_recent=recent,
         intercept=intercept,

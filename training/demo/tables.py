@@ -21,7 +21,7 @@ from training.demo.people import Parties, key_group_text
 from training.labels import horizon_labels as contract_labels
 
 P_GENDER_UNKNOWN, P_AGE_UNKNOWN = 0.02, 0.06
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 
 def iso_times(start: np.datetime64, seconds: np.ndarray) -> np.ndarray:
@@ -139,6 +139,7 @@ def truth_table(
     columns.update(
         {
             "prior_cases": outcome.prior_cases,
+            "days_since_last_case": np.round(outcome.days_since_last, 6),
             "prior_escalations": outcome.prior_escalations,
             "town_recent_escalations": outcome.town_recent,
             **{f"cue_{name}": cases.cues[:, k].astype(np.int8) for k, name in enumerate(params.CUES)},
@@ -182,6 +183,9 @@ def summary(config, t, outcome: Outcome, export_s: int) -> dict:
             "category": mech.CATEGORY_EFFECT,
             "cues": mech.CUE_EFFECT,
             "threat_and_weapon": mech.THREAT_AND_WEAPON,
+            "org_cue_factor": [mech.ORG_CUE_FACTOR, list(mech.ORG_DAMPED_CUES)],
+            "recency": [mech.RECENCY_EFFECT, mech.RECENCY_DAYS],
+            "interactions": mech.INTERACTIONS,
             "prior_cases": mech.PRIOR_CASES_EFFECT,
             "prior_escalations": mech.PRIOR_ESCALATION_EFFECT,
             "key_groups": mech.KEY_GROUP_EFFECT,
