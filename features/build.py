@@ -64,8 +64,11 @@ class CaseFeaturizer(TransformerMixin, BaseEstimator):
         text_column = None
         if self.use_text:
             self.text_ = NarrativeScore(
-                max_features=self.text_max_features, min_df=self.text_min_df, ngram_range=self.text_ngram_range,
-                C=self.text_C, backend=self.tokenizer_backend,
+                max_features=self.text_max_features,
+                min_df=self.text_min_df,
+                ngram_range=self.text_ngram_range,
+                C=self.text_C,
+                backend=self.tokenizer_backend,
             )
             text_column = self.text_.fit_transform(texts, y)
         else:
@@ -84,14 +87,11 @@ class CaseFeaturizer(TransformerMixin, BaseEstimator):
         """The intake fast path: one case as a mapping, its history features as a mapping -> (1, F)."""
         check_is_fitted(self, "feature_names_")
         text = normalise_text(str(case.get("narrative", "")))
-        parts = [
-            tabular_row(case),
-            self.cues_.transform([text])[0].astype(np.float32),
-            np.array([history.get(name, np.nan) for name in HISTORY_FEATURES], dtype=np.float32),
-        ]
+        values = self.cues_.transform_one(text, normalised=True)
+        values += [history.get(name, np.nan) for name in HISTORY_FEATURES]
         if self.text_ is not None:
-            parts.append(self.text_.transform([text])[0])
-        return np.concatenate(parts)[None, :]
+            values.append(self.text_.score_one(text))
+        return np.concatenate([tabular_row(case), np.array(values, dtype=np.float32)])[None, :]
 
     def without_text(self) -> CaseFeaturizer:
         """A copy that drops the text score (used when validation says the words do not help)."""
@@ -138,4 +138,6 @@ def _require_columns(X: pd.DataFrame) -> None:
 
 def case_frame(cases: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
     """Cases with their as-of history columns, aligned by position."""
-    return pd.concat([cases.reset_index(drop=True), history.reset_index(drop=True)[list(HISTORY_FEATURES)]], axis=1)
+    return pd.concat(
+        [cases.reset_index(drop=True), history.reset_index(drop=True)[list(HISTORY_FEATURES)]], axis=1
+    )

@@ -10,6 +10,7 @@ own, so a negated clause never cancels a positive one elsewhere.
 from __future__ import annotations
 
 import importlib
+import math
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
@@ -105,10 +106,12 @@ def _collect_first(items: list[Any], chars: set[str]) -> bool:
     return False
 
 
-def detect_cues(text: str) -> dict[str, int]:
-    """Counts of non-negated cue mentions per family (every family present, 0 when absent)."""
+def detect_cues(text: str, *, normalised: bool = False) -> dict[str, int]:
+    """Counts of non-negated cue mentions per family (every family present, 0 when absent).
+    ``normalised``: the text already went through ``normalise_text`` (it is idempotent; this
+    only spares doing it twice)."""
     lex = _compiled()
-    norm = normalise_text(text)
+    norm = text if normalised else normalise_text(text)
     found = {family: [m.span() for m in pattern.finditer(norm)] for family, pattern in lex.families}
     counts = dict.fromkeys(CUE_FAMILIES, 0)
     if not any(found.values()):
@@ -211,6 +214,13 @@ class CueFlags(TransformerMixin, BaseEstimator):
         if self.max_count is not None:
             np.minimum(out, self.max_count, out=out)
         return out
+
+    def transform_one(self, text: str, *, normalised: bool = False) -> list[float]:
+        """``transform([text])[0]`` as a list, for one text (the intake fast path)."""
+        require_fitted(self, "families_")
+        counts = detect_cues(text, normalised=normalised)
+        cap = math.inf if self.max_count is None else self.max_count
+        return [float(min(counts[f], cap)) for f in self.families_]
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         require_fitted(self, "families_")
