@@ -32,8 +32,24 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """One row for ``action`` on ``item``; ``before`` is (status, level, area) before the change."""
+    entry = make_entry(who, action, item, now, before=before, note=note, detail=detail)
+    session.add(entry)
+    return entry
+
+
+def make_entry(
+    who: Principal,
+    action: str,
+    item: Item,
+    now: datetime,
+    *,
+    before: tuple[str, str, str] | None = None,
+    note: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """The row ``record`` adds, not added to any session (the caller stores it)."""
     status, level, area = before if before is not None else (None, None, None)
-    entry = AuditEntry(
+    return AuditEntry(
         at=now,
         key_id=who.key_id,
         actor=who.name,
@@ -51,8 +67,6 @@ def record(
         note=note,
         detail=detail,
     )
-    session.add(entry)
-    return entry
 
 
 def history(session: Session, item_id: int) -> list[AuditEntry]:

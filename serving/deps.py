@@ -14,15 +14,16 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from serving.auth import ADMIN, ANALYST, INTAKE, SUPERVISOR, KeyCache, Principal, authenticate, hash_key
-from serving.db import write_lock_for
+from serving.db import FifoLock, LoopReader, write_lock_for
 from serving.history_feed import HistoryFeeder
 from serving.metrics import Metrics
 from serving.model_store import ModelStore
-from serving.queue import Policy
+from serving.queue import ITEM_ID_BY_CASE, Policy
 from serving.settings import Settings
 
 
@@ -36,16 +37,44 @@ class Runtime:
     key_cache: KeyCache = field(default_factory=KeyCache)
     engine: Engine | None = None  # set by the lifespan
     sessions: sessionmaker[Session] | None = None
+    reader: LoopReader | None = None  # the event loop's own SQLite connection, made on first use
 
     def __post_init__(self) -> None:
         self.policy = Policy.from_settings(self.settings)
         self.models = ModelStore(self.settings)
         self.history = HistoryFeeder(self.metrics)
         self._write_lock = write_lock_for(self.settings.database_url)
+        # SQLite is a local file: a read takes microseconds, and a commit writes the WAL without
+        # waiting for the disk (checkpoints run in a thread, see db.Checkpointer). The scoring
+        # route runs both on the event loop, where they cost less CPU than a threadpool hop and
+        # fight no thread for the GIL. A server database is a network round trip and a commit
+        # waits for its disk: the threadpool waits for those.
+        self.inline_db = make_url(self.settings.database_url).get_backend_name() == "sqlite"
 
     def writing(self) -> AbstractContextManager[Any]:
         """Held around each write transaction (see db.write_lock_for)."""
         return self._write_lock
+
+    def try_writing(self) -> bool:
+        """Take the write lock now if it is free (True; leave it with ``writing().__exit__``).
+        The event loop writes only then: a thread's write in progress (a batch, a transition)
+        would otherwise stall every request on the loop until it commits."""
+        lock = self._write_lock
+        return lock.try_enter() if isinstance(lock, FifoLock) else True
+
+    def item_id_for(self, case_id: str) -> int | None:
+        """The case's item id, read on the event loop (SQLite; see ``inline_db``)."""
+        if self.reader is None or self.reader.engine is not self.engine:
+            assert self.engine is not None, "the lifespan has not run"
+            if self.reader is not None:
+                self.reader.close()
+            self.reader = LoopReader(self.engine)
+        return self.reader.scalar(ITEM_ID_BY_CASE, (case_id,))
+
+    def close_reader(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
 
     def session(self) -> Session:
         assert self.sessions is not None, "the lifespan has not run"

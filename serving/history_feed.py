@@ -1,9 +1,10 @@
 """Feeding scored cases into the model's as-of history, off the request path and in batches.
 
-``EscalationModel.observe`` adds one case through pandas (~7 ms a case here); adding cases in
-batches costs ~0.07 ms a case. So the scoring route only enqueues, and one thread applies
-what has accumulated (through ``observe_many`` when the model has it). The next case of the
-same people sees the earlier one once it is applied, normally within milliseconds.
+``EscalationModel.observe_many`` costs ~2.3 ms a call plus ~0.03 ms a case: one case at a time
+it would cost more CPU than scoring the case did. So the scoring route only enqueues, and one
+thread applies what has accumulated, waiting up to ``linger`` seconds after the first case so
+that a busy server applies tens of cases per call. The next case of the same people sees the
+earlier one once it is applied, normally within ``linger`` (0.1 s).
 
 The queue is bounded: an observation that does not fit is dropped and counted
 (risk_history_dropped_total), which costs the history one case, never a request."""
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,9 +27,12 @@ Observation = tuple[Any, Mapping[str, Any], Sequence[Mapping[str, Any]]]  # (mod
 
 
 class HistoryFeeder:
-    def __init__(self, metrics: Metrics, *, max_pending: int = 20_000, max_batch: int = 1000) -> None:
+    def __init__(
+        self, metrics: Metrics, *, max_pending: int = 20_000, max_batch: int = 1000, linger: float = 0.1
+    ) -> None:
         self.metrics = metrics
         self.max_batch = max_batch
+        self.linger = linger
         self._queue: queue.Queue[Observation | None] = queue.Queue(max_pending)
         self._thread: threading.Thread | None = None
 
@@ -52,15 +57,22 @@ class HistoryFeeder:
             self._thread.join()
             self._thread = None
 
+    def _collect(self) -> list[Observation | None]:
+        """The first observation, then whatever arrives within ``linger`` (up to ``max_batch``);
+        a stop (None) ends the wait at once."""
+        batch: list[Observation | None] = [self._queue.get()]
+        deadline = time.monotonic() + self.linger
+        while len(batch) < self.max_batch and batch[-1] is not None:
+            left = deadline - time.monotonic()
+            try:
+                batch.append(self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
-            batch: list[Observation | None] = [first]
-            while len(batch) < self.max_batch:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            batch = self._collect()
             observations = [o for o in batch if o is not None]
             try:
                 self._apply(observations)

@@ -94,6 +94,9 @@ class ModelStore:
                     return self.current
                 mlflow.set_tracking_uri(self.settings.mlflow_tracking_uri)
                 model = unwrap_escalation_model(mlflow.pyfunc.load_model(uri))
+                warm = getattr(model, "warm", None)
+                if warm is not None:  # the single-case path's tables, built before the first request
+                    warm()
             except Exception as exc:  # any failure: keep serving what we have, report why
                 reason = f"cannot load {self.target_uri} from {self.settings.mlflow_tracking_uri}: {exc}"
                 if self.current is None:

@@ -1,14 +1,23 @@
-"""Scoring at intake: POST /v1/cases/score and /v1/cases/score-batch."""
+"""Scoring at intake: POST /v1/cases/score and /v1/cases/score-batch.
+
+The single-case route is ``async``: scoring one case is ~0.5 ms of CPU, cheaper inline on the
+event loop than a hop to the threadpool and back (threads only fight over the GIL for it: with
+16 clients that fight cost more CPU than the work). Most cases open no item and have none: they
+need one indexed read of the queue, not a write transaction. On SQLite the read and the write
+run on the loop too (see ``Runtime.inline_db``); on PostgreSQL they wait in the threadpool, so
+a commit waiting for the server's disk never stalls the loop."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from datetime import datetime
 
 from fastapi import APIRouter, Response
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
+from starlette.concurrency import run_in_threadpool
 
 from serving import queue, scoring
 from serving.auth import Principal
@@ -17,6 +26,7 @@ from serving.model_store import LoadedModel
 from serving.schemas import BatchIn, BatchOut, CaseIn, ItemOut, ScoreOut
 
 router = APIRouter(prefix="/v1/cases", tags=["scoring"])
+_JSON = "application/json"
 
 
 def _record(
@@ -37,17 +47,34 @@ def _record(
     raise AssertionError("unreachable")
 
 
+def _store(
+    rt: Runtime, scored: Sequence[scoring.Scored], who: Principal, now: datetime, *, locked: bool = False
+) -> tuple[list[queue.ScoreResult], list[ItemOut | None]]:
+    """The write transaction (committed before the answer) and the items as answered.
+    ``locked``: the caller holds the write lock already."""
+    with nullcontext() if locked else rt.writing(), rt.session() as session:
+        results = _record(session, rt.policy, scored, who, now)
+        return results, [ItemOut.of(r.item, now) if r.item is not None else None for r in results]
+
+
+def _has_item(rt: Runtime, case_id: str) -> bool:
+    """Whether the case already has an item (a server database: run in the threadpool)."""
+    assert rt.engine is not None, "the lifespan has not run"
+    with rt.engine.connect() as conn:
+        return queue.item_id_for(conn, case_id) is not None
+
+
 def _answer(
     rt: Runtime,
     loaded: LoadedModel,
     checked: Sequence[scoring.CheckedCase],
     scored: Sequence[scoring.Scored],
     results: Sequence[queue.ScoreResult],
-    now: datetime,
+    items: Sequence[ItemOut | None],
 ) -> list[ScoreOut]:
     metrics = rt.metrics
     out = []
-    for c, s, r in zip(checked, scored, results, strict=True):
+    for c, s, r, item in zip(checked, scored, results, items, strict=True):
         if rt.settings.feed_history:  # the next case of the same people will see this one
             rt.history.submit(loaded.model, c.case, c.parties)
         metrics.scores.labels(s.assessment.level).inc()
@@ -55,13 +82,12 @@ def _answer(
             metrics.flags.labels(flag.code).inc()
         if r.created:
             metrics.items_opened.labels(s.assessment.level).inc()
-        item = ItemOut.of(r.item, now) if r.item is not None else None
         out.append(scoring.response(s, loaded, item, r.created, r.warnings))
     return out
 
 
 @router.post("/score", response_model=ScoreOut)
-def score_case(case: CaseIn, user: Intake, rt: RuntimeDep) -> Response:
+async def score_case(case: CaseIn, user: Intake, rt: RuntimeDep) -> Response:
     """Score one case; open its supervision item when the warning is high enough, or update
     the case's item if it has one (the same case_id never opens a second item)."""
     loaded = rt.models.get()
@@ -69,10 +95,24 @@ def score_case(case: CaseIn, user: Intake, rt: RuntimeDep) -> Response:
     user.require_area(checked.case["area_code"], f"case {checked.case['case_id']}")
     scored = scoring.score(loaded, checked, rt.settings.n_reasons)
     now = rt.clock()
-    with rt.writing(), rt.session() as session:
-        results = _record(session, rt.policy, [scored], user, now)
-        (out,) = _answer(rt, loaded, [checked], [scored], results, now)
-    return Response(out.model_dump_json(), media_type="application/json")
+    # A level that opens no item writes nothing, unless the case has an item to re-score.
+    case_id = scored.assessment.case_id
+    write = rt.policy.opens(scored.assessment.level) or (
+        rt.item_id_for(case_id) is not None
+        if rt.inline_db
+        else await run_in_threadpool(_has_item, rt, case_id)
+    )
+    if write and rt.inline_db and rt.try_writing():
+        try:
+            results, items = _store(rt, [scored], user, now, locked=True)
+        finally:
+            rt.writing().__exit__(None, None, None)
+    elif write:  # PostgreSQL, or another SQLite writer at work: wait in the threadpool
+        results, items = await run_in_threadpool(_store, rt, [scored], user, now)
+    else:
+        results, items = [queue.ScoreResult(None)], [None]
+    (out,) = _answer(rt, loaded, [checked], [scored], results, items)
+    return Response(out.model_dump_json(), media_type=_JSON)
 
 
 @router.post("/score-batch", response_model=BatchOut)
@@ -85,7 +125,6 @@ def score_batch(batch: BatchIn, user: Intake, rt: RuntimeDep) -> Response:
         user.require_area(c.case["area_code"], f"case {c.case['case_id']}")
     scored = [scoring.score(loaded, c, rt.settings.n_reasons) for c in checked]
     now = rt.clock()
-    with rt.writing(), rt.session() as session:
-        results = _record(session, rt.policy, scored, user, now)
-        out = BatchOut(results=_answer(rt, loaded, checked, scored, results, now))
-    return Response(out.model_dump_json(), media_type="application/json")
+    results, items = _store(rt, scored, user, now)
+    out = BatchOut(results=_answer(rt, loaded, checked, scored, results, items))
+    return Response(out.model_dump_json(), media_type=_JSON)

@@ -307,3 +307,43 @@ def test_migrations_build_exactly_the_tables_the_code_maps(db_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_an_opened_item_is_stored_whole_and_stays_in_the_session(session: Session, db_url: str) -> None:
+    """Opening writes its three rows with plain INSERTs: what another session reads back is what
+    the answer showed, and the caller's item is a stored row it can go on changing."""
+    result = score(
+        session, "红", case_id="C-OPEN", flags=[{"code": "threat_with_weapon", "level": "红", "text": "t"}]
+    )
+    item = result.item
+    assert item is not None and item in session and item.id is not None
+    engine = make_engine(db_url)
+    try:
+        with make_sessionmaker(engine)() as other:
+            stored = other.get(Item, item.id)
+            assert stored is not None
+            columns = [c.key for c in Item.__table__.columns]
+            assert {k: getattr(stored, k) for k in columns} == {k: getattr(item, k) for k in columns}
+            case_columns = [c.key for c in stored.case.__table__.columns]
+            assert {k: getattr(stored.case, k) for k in case_columns} == {
+                k: getattr(item.case, k) for k in case_columns
+            }
+            (entry,) = other.scalars(select(AuditEntry).where(AuditEntry.item_id == item.id)).all()
+            assert (entry.action, entry.to_status, entry.to_level, entry.case_id) == (
+                "open",
+                "待签收",
+                "红",
+                "C-OPEN",
+            )
+            assert entry.detail == {
+                "risk": 0.4,
+                "model_level": "红",
+                "level": "红",
+                "flags": ["threat_with_weapon"],
+                "model_version": "1",
+            }
+    finally:
+        engine.dispose()
+    transitions.sign(session, POLICY, item, TOWN_SUP, START + H)  # optimistic version 1 -> 2
+    session.commit()
+    assert session.get(Item, item.id).status == "处置中"

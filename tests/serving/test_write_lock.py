@@ -33,3 +33,13 @@ def test_waiting_writers_get_the_lock_in_arrival_order() -> None:
 def test_only_sqlite_gets_a_process_lock() -> None:
     assert isinstance(write_lock_for("sqlite:///x.db"), FifoLock)
     assert not isinstance(write_lock_for("postgresql+psycopg://u@h/db"), FifoLock)
+
+
+def test_try_enter_takes_a_free_lock_and_never_waits_for_a_held_one() -> None:
+    lock = FifoLock()
+    assert lock.try_enter()  # free: taken
+    assert not lock.try_enter()  # held: refused at once, not queued
+    assert not lock._waiters
+    lock.__exit__(None, None, None)
+    with lock:
+        pass  # released properly: a waiting writer gets it
