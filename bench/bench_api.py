@@ -12,7 +12,9 @@ Three phases, each a bounded number of requests after a warm-up:
   3. ``mlflow models serve --env-manager local`` on the same registered version, one case per
      request in the pyfunc format {"dataframe_records": [...]}.
 
-Prints throughput and p50/p95/p99 latency, writes bench/out/api.json.
+Prints throughput, p50/p95/p99 latency and the server's CPU time per request (the server
+process and its children, from /proc: the honest figure on a shared, noisy machine where the
+wall-clock ones move with the neighbours' load), writes bench/out/api.json.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class Result:
     p95_ms: float
     p99_ms: float
     statuses: dict[str, int]
+    server_cpu_ms: float | None = None  # server CPU time per request (None where /proc is missing)
 
 
 def free_port() -> int:
@@ -122,6 +125,28 @@ def mlflow_bodies(cases: list[dict]) -> list[bytes]:
         )
         out.append(json.dumps({"dataframe_records": [record]}, ensure_ascii=False, default=str).encode())
     return out
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of ``pid`` and every live descendant (Linux /proc), else None."""
+    proc = Path("/proc")
+    if not (proc / str(pid)).exists():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent, cpu seconds)
+    for entry in proc.iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # gone meanwhile
+                continue
+            stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += stats.get(current, (0, 0.0))[1]
+        todo += [child for child, (parent, _) in stats.items() if parent == current]
+    return total
 
 
 # ---- the client ---------------------------------------------------------------------------------
@@ -197,10 +222,18 @@ def run_load(
     auth: str | None = None,
     max_seconds: float = 120,
     method: str = "POST",
+    server_pid: int | None = None,
 ) -> Result:
     asyncio.run(_load(port, path, bodies[:warmup] or bodies, warmup, concurrency, auth, max_seconds, method))
+    cpu_before = cpu_seconds(server_pid) if server_pid is not None else None
     latencies, statuses, seconds = asyncio.run(
         _load(port, path, bodies[warmup:] or bodies, n, concurrency, auth, max_seconds, method)
+    )
+    cpu_after = cpu_seconds(server_pid) if server_pid is not None else None
+    cpu_ms = (
+        round((cpu_after - cpu_before) * 1000 / len(latencies), 2)
+        if cpu_before is not None and cpu_after is not None
+        else None
     )
     q = statistics.quantiles([x * 1000 for x in latencies], n=100)
     return Result(
@@ -213,6 +246,7 @@ def run_load(
         round(q[94], 2),
         round(q[98], 2),
         dict(statuses),
+        cpu_ms,
     )
 
 
@@ -359,6 +393,7 @@ def main() -> None:
                     warmup=args.warmup,
                     concurrency=args.concurrency,
                     auth=key,
+                    server_pid=proc.pid,
                 )
             )
         finally:
@@ -377,6 +412,7 @@ def main() -> None:
                 n=args.mlflow_requests,
                 warmup=min(args.warmup, 50),
                 concurrency=args.concurrency,
+                server_pid=proc.pid,
             )
         )
     finally:
@@ -393,10 +429,13 @@ def main() -> None:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
-    print(f"\n{'phase':38} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}  statuses")
+    print(
+        f"\n{'phase':38} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'CPU ms/req':>11}  statuses"
+    )
     for r in results:
+        cpu = f"{r.server_cpu_ms:11.2f}" if r.server_cpu_ms is not None else f"{'-':>11}"
         print(
-            f"{r.name:38} {r.throughput:8.1f} {r.p50_ms:8.2f} {r.p95_ms:8.2f} {r.p99_ms:8.2f}  {r.statuses}"
+            f"{r.name:38} {r.throughput:8.1f} {r.p50_ms:8.2f} {r.p95_ms:8.2f} {r.p99_ms:8.2f} {cpu}  {r.statuses}"
         )
     print(
         f"\nsingle-case scoring: {summary['speedup_vs_mlflow']}x the throughput of mlflow models serve "
