@@ -81,6 +81,21 @@ def score(
     return result
 
 
+def close_resolved(session: Session, item: Any) -> Any:
+    """Close ``item`` as 化解 by the town supervisor, with nothing else recorded."""
+    return transitions.close(
+        session,
+        POLICY,
+        item,
+        TOWN_SUP,
+        START,
+        outcome="化解",
+        note=None,
+        escalated_at=None,
+        criminal_charge=None,
+    )
+
+
 def test_warning_at_queue_level_opens_item_for_the_town(session: Session) -> None:
     result = score(session, "黄")
     assert result.created and result.item is not None
@@ -139,17 +154,7 @@ def test_rescore_may_lower_a_yellow_item_but_not_below_the_opening_level(session
 def test_rescore_of_a_closed_item_does_not_reopen_it(session: Session) -> None:
     item = score(session, "橙").item
     transitions.sign(session, POLICY, item, TOWN_SUP, START)
-    transitions.close(
-        session,
-        POLICY,
-        item,
-        TOWN_SUP,
-        START,
-        outcome="化解",
-        note=None,
-        escalated_at=None,
-        criminal_charge=None,
-    )
+    close_resolved(session, item)
     session.commit()
     result = score(session, "红", now=START + H)
     assert (result.item.status, result.item.level) == ("已化解", "橙")
@@ -221,17 +226,7 @@ def test_supervisor_of_another_county_cannot_act(session: Session) -> None:
 def test_close_needs_the_item_signed_for(session: Session) -> None:
     item = score(session, "红").item
     with pytest.raises(Conflict, match="close needs the item to be 处置中, item .* is 待签收"):
-        transitions.close(
-            session,
-            POLICY,
-            item,
-            TOWN_SUP,
-            START,
-            outcome="化解",
-            note=None,
-            escalated_at=None,
-            criminal_charge=None,
-        )
+        close_resolved(session, item)
 
 
 def test_close_rejects_unknown_outcome_and_future_criminal_case(session: Session) -> None:
