@@ -11,8 +11,8 @@ import pytest
 
 from features.cues import CueFlags
 from features.text_score import NarrativeScore
-from risk.model import _tree_shap, _TreeShap
 from risk.reasons import ReasonIndex
+from risk.tree_shap import TreeShap, tree_shap_for
 
 TEXTS = [
     "两家因宅基地边界发生口角，社区已上门了解情况，双方同意再次协商。",
@@ -48,7 +48,7 @@ def _booster(X: np.ndarray, **params: object) -> lgb.Booster:
 def test_tree_shap_tables_give_lightgbm_pred_contrib(params: dict[str, object]) -> None:
     X = _rows(8, 3000, seed=0)
     booster = _booster(X, **params)
-    shap = _TreeShap.build(booster)
+    shap = TreeShap.build(booster)
     assert shap is not None
     rows = np.vstack([_rows(8, 400, seed=2), np.zeros((1, 8)), np.full((1, 8), np.nan)])
     expected = booster.predict(rows, pred_contrib=True)
@@ -62,8 +62,8 @@ def test_tree_shap_tables_give_lightgbm_pred_contrib(params: dict[str, object]) 
 
 def test_deeper_trees_fall_back_to_lightgbm() -> None:
     booster = _booster(_rows(8, 2000, seed=0), max_depth=5, num_leaves=20)
-    assert _TreeShap.build(booster) is None
-    assert _tree_shap(booster) is None
+    assert TreeShap.build(booster) is None
+    assert tree_shap_for(booster) is None
 
 
 def test_registered_model_single_case_contributions_and_score_match_the_batch(registry) -> None:
@@ -73,7 +73,7 @@ def test_registered_model_single_case_contributions_and_score_match_the_batch(re
 
     mlflow.set_tracking_uri(registry.tracking_uri)
     model = unwrap_pyfunc(mlflow.pyfunc.load_model(f"models:/dispute-escalation/{registry.version}")).warm()
-    assert _tree_shap(model.booster) is not None  # the tables are what the API runs
+    assert tree_shap_for(model.booster) is not None  # the tables are what the API runs
     n = model.booster.num_feature()
     rows = _rows(n, 300, seed=3).astype(np.float32)
     expected = model.booster.predict(rows, pred_contrib=True)
