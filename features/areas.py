@@ -13,19 +13,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from features import area_codes
 from features.errors import ContractError
 from features.readers import RawTable, read_file
-from features.schema import (
-    AREA_COLUMNS,
-    AREA_LEVELS,
-    AREA_PREFIX_LENGTHS,
-    AREA_REQUIRED,
-    implied_level,
-    is_area_code,
-)
+from features.schema import AREA_COLUMNS, AREA_LEVELS, AREA_REQUIRED
 from features.validate import Invalid, Number, check_area
 
-__all__ = ["AreaTree", "implied_level", "load_area_codes"]
+__all__ = ["AreaTree", "load_area_codes"]
 
 
 def load_area_codes(path: str | Path, population_path: str | Path | None = None) -> pd.DataFrame:
@@ -93,7 +87,7 @@ def _read_population(path: Path) -> pd.Series:
         raw.lines, raw.frame[code].str.strip(), raw.frame["population"].str.strip(), strict=True
     ):
         try:
-            if not is_area_code(key) or key in values:
+            if not area_codes.is_valid(key) or key in values:
                 raise Invalid(f"code must be 12 digits and appear once, got {key!r}")
             values[key] = rule.parse(text)
         except Invalid as exc:
@@ -255,19 +249,29 @@ class AreaTree:
             if level not in AREA_LEVELS:
                 out.append(f"{code}: unknown level {level!r}")
                 continue
-            if is_area_code(code) and implied_level(code) != level:
+            if area_codes.is_valid(code) and area_codes.level_of(code) != level:
                 out.append(
-                    f"{code}: level {level!r} does not match the code's structure ({implied_level(code)})"
+                    f"{code}: level {level!r} does not match the code's structure ({area_codes.level_of(code)})"
                 )
             p = self._parent[i]
             if p < 0 or self._levels[p] not in AREA_LEVELS:
                 continue
             parent, parent_level = self._codes[p], self._levels[p]
-            if AREA_LEVELS.index(level) != AREA_LEVELS.index(parent_level) + 1:
+            if parent_level != _expected_parent_level(code, level):
                 out.append(
                     f"{code}: level {level!r} is not one below its parent {parent}'s level {parent_level!r}"
                 )
-            prefix = parent[: AREA_PREFIX_LENGTHS[parent_level]]
+            prefix = parent[: area_codes.GROUP_END[parent_level]]
             if not code.startswith(prefix):
                 out.append(f"{code}: does not start with its parent {parent}'s prefix {prefix}")
         return out
+
+
+def _expected_parent_level(code: str, level: str) -> str:
+    """The level a parent must have: what the code's digits say (a 东莞 town sits under its
+    city), or simply the level above when the digits disagree with the declared level."""
+    fits = area_codes.is_valid(code) and area_codes.level_of(code) == level
+    structural = area_codes.parent_of(code) if fits else None
+    if structural is not None:
+        return area_codes.level_of(structural)
+    return AREA_LEVELS[max(AREA_LEVELS.index(level) - 1, 0)]

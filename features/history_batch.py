@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from features import area_codes
 from features.errors import DisputeRiskError
 from features.history_schema import (
     AREA_WINDOWS_DAYS,
@@ -149,8 +150,7 @@ def _pair_max(table: CaseTable, clock: _Clock) -> np.ndarray:
 
 def _fill_area(out: np.ndarray, table: CaseTable, clock: _Clock, residents: dict[int, float]) -> None:
     """Counts (first half of ``out``) then per-10k rates, in AREA_COUNT_FEATURES order."""
-    town = table.area - table.area % 1000
-    village = np.where(table.area % 1000 != 0, table.area, -1)
+    town, village = area_codes.town_keys(table.area), area_codes.village_keys(table.area)
     rate_rows = out[len(out) // 2 :]
     out[:] = np.nan
     i = 0

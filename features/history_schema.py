@@ -21,6 +21,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from features import area_codes
 from features.errors import ContractError, RecordError
 from features.schema import DEFAULT_TIMEZONE, KEY_GROUPS, PARTY_TYPES, split_key_groups
 
@@ -127,36 +128,13 @@ def escalation_known_ns(cases: pd.DataFrame, registered: np.ndarray) -> np.ndarr
 
 
 # ---- areas ----------------------------------------------------------------------------------
-def area_code_int(code: object) -> int:
-    """The 12-digit 统计用区划代码 as an int (the key of every area index)."""
-    text = str(code).strip() if code is not None else ""
-    if len(text) != 12 or not (text.isascii() and text.isdigit()):
-        raise RecordError("area_code", code, "must be a 12-digit 统计用区划代码")
-    return int(text)
-
-
-def village_of(area: int) -> int:
-    """The village key, or -1 for a town-level code (the village is unknown)."""
-    return area if area % 1000 else -1
-
-
-def town_of(area: int) -> int:
-    return area - area % 1000  # code[:9] + "000"
-
-
-def area_codes_int(codes: pd.Series) -> np.ndarray:
-    """Vectorised ``area_code_int``: validates each distinct code once."""
-    positions, uniques = pd.factorize(codes, use_na_sentinel=False)
-    return np.array([area_code_int(c) for c in uniques], dtype=np.int64)[positions]
-
-
 def population_by_area(population: Mapping[str, float] | None) -> dict[int, float]:
     """area key -> residents, keeping only known positive counts (others give NaN rates)."""
     out: dict[int, float] = {}
     for code, residents in (population or {}).items():
         value = float(residents) if residents is not None else math.nan
         if math.isfinite(value) and value > 0:
-            out[area_code_int(code)] = value
+            out[int(area_codes.check(code))] = value
     return out
 
 

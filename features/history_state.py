@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features import area_codes
 from features.errors import RecordError
 from features.history_events import CaseRegistry, EventIndex, pair_key, pair_keys, stable_hash, stable_hashes
 from features.history_schema import (
@@ -29,14 +30,11 @@ from features.history_schema import (
     PARTY_FEATURES,
     PARTY_WINDOW_DAYS,
     PER_RESIDENTS,
-    area_code_int,
     key_group_mask,
     key_group_row,
     population_by_area,
     times_ns,
     timestamp_ns,
-    town_of,
-    village_of,
 )
 from features.history_tables import CaseTable, pair_rows, prepare
 
@@ -67,8 +65,7 @@ def _events(
     first, second = pair_rows(table)
     pairs = include[table.row_case[first]]
     first, second = first[pairs], second[pairs]
-    village = np.where(area % 1000 != 0, area, -1)
-    town = area - area % 1000
+    village, town = area_codes.village_keys(area), area_codes.town_keys(area)
     esc = include & (known != NO_TIME)
     has_v = include & (village >= 0)
     return {
@@ -168,9 +165,10 @@ class HistoryState:
         self._cases.set_known(case, new_known)
         for party in parties:
             self._index["party_escalations"].add(party, new_known)
-        if village_of(area) >= 0:
-            self._index["village_escalations"].add(village_of(area), new_known)
-        self._index["town_escalations"].add(town_of(area), new_known)
+        village = area_codes.village_key(area)
+        if village >= 0:
+            self._index["village_escalations"].add(village, new_known)
+        self._index["town_escalations"].add(area_codes.town_key(area), new_known)
 
     def prune(self, before: object) -> None:
         """Drop area events earlier than ``before`` (party and pair history is kept). Area
@@ -183,7 +181,7 @@ class HistoryState:
     def features_one(self, case: Mapping[str, Any], parties: Sequence[Mapping[str, Any]]) -> dict[str, float]:
         """HISTORY_FEATURES of one new case (``registered_at``, ``area_code``) and its parties."""
         t = timestamp_ns(case.get("registered_at"), "registered_at")
-        area = area_code_int(case.get("area_code"))
+        area = int(area_codes.check(case.get("area_code")))
         merged: dict[str, list[Any]] = {}  # party_id -> [is person, tag mask]
         any_org = False
         for party in parties:
@@ -272,7 +270,8 @@ class HistoryState:
 
         lows = tuple(t - days * NS_PER_DAY for days in AREA_WINDOWS_DAYS)
         counts, rates = [], []
-        for level, key in (("village", village_of(area)), ("town", town_of(area))):
+        village, town = area_codes.village_key(area), area_codes.town_key(area)
+        for level, key in (("village", village), ("town", town)):
             residents = self._residents.get(key, math.nan)
             for kind, hi in (("cases", t), ("escalations", t + 1)):
                 if key < 0:

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from features import area_codes
 from features.errors import RecordError
 from features.history_schema import (
     KEY_GROUP_COLUMNS,
     MAX_PAIR_PARTIES,
     NATURAL_PERSON,
     ORGANISATION,
-    area_codes_int,
     escalation_known_ns,
     key_group_mask,
     require_columns,
@@ -64,7 +64,7 @@ def prepare(cases: pd.DataFrame, parties: pd.DataFrame) -> CaseTable:
             "must be unique in cases",
         )
     registered = times_ns(cases["registered_at"], "registered_at", required=True)
-    area = area_codes_int(cases["area_code"])
+    area = area_codes.as_keys(cases["area_code"])
     known = escalation_known_ns(cases, registered)
 
     # Parties of cases not in this table cannot change these cases' features: left out.

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Final
 
-from features.errors import RecordError
-
 OTHER: Final = "其他"
 
 SOURCES: Final[tuple[str, ...]] = (
@@ -73,24 +71,5 @@ def split_key_groups(value: str | None) -> list[str]:
     return [tag.strip() for tag in value.replace("；", ";").split(";") if tag.strip()]
 
 
-# Digits of the 12-digit 统计用区划代码 (PPCCDDTTTVVV) that identify an area at each level.
-AREA_PREFIX_LENGTHS: Final[dict[str, int]] = {"province": 2, "city": 4, "county": 6, "town": 9, "village": 12}
 # Levels a case may be registered at: the village, or its town when the village is unknown.
 CASE_AREA_LEVELS: Final[tuple[str, ...]] = ("town", "village")
-
-
-def is_area_code(value: object) -> bool:
-    """True for a string of exactly 12 ASCII digits (str.isdigit alone would accept full-width digits)."""
-    return isinstance(value, str) and len(value) == 12 and value.isascii() and value.isdigit()
-
-
-def implied_level(code: str) -> str:
-    """The level a 12-digit code's structure implies: the last group that is not all zeros decides
-    (``320612001001`` -> village, ``320612001000`` -> town, ``320600000000`` -> city)."""
-    if not is_area_code(code):
-        raise RecordError("area_code", code, "must be 12 digits")
-    for level in ("village", "town", "county", "city"):
-        start = AREA_PREFIX_LENGTHS[AREA_LEVELS[AREA_LEVELS.index(level) - 1]]
-        if code[start : AREA_PREFIX_LENGTHS[level]].strip("0"):
-            return level
-    return "province"

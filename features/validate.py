@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from features import area_codes
 from features.errors import RecordError
 from features.schema import (
     AREA_LEVELS,
@@ -34,8 +35,6 @@ from features.schema import (
     NARRATIVE_MAX_CHARS,
     PARTY_TYPES,
     ROLES,
-    implied_level,
-    is_area_code,
     normalise_category,
     normalise_source,
 )
@@ -123,9 +122,10 @@ class Code:
             if self.required:
                 raise Invalid("must not be empty")
             return None
-        if not is_area_code(text):
-            raise Invalid("must be 12 digits")
-        if self.levels is not None and implied_level(text) not in self.levels:
+        problem = area_codes.problem(text)
+        if problem is not None:
+            raise Invalid(problem)
+        if self.levels is not None and area_codes.level_of(text) not in self.levels:
             raise Invalid(f"must be a {' or '.join(self.levels)} code (a town code ends in 000)")
         return text
 

@@ -15,8 +15,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from features import area_codes
 from features.errors import RecordError
-from serving import area_codes
 from serving.errors import Forbidden, Unauthorized
 from serving.tables import ApiKey
 
@@ -40,7 +40,7 @@ class Principal:
         return self
 
     def require_area(self, code: str, what: str) -> None:
-        if not area_codes.within(code, self.area_code):
+        if not area_codes.is_within(code, self.area_code):
             raise Forbidden(f"{what} in area {code} is outside this key's area {self.area_code}")
 
 
@@ -55,7 +55,7 @@ def create_key(
     if role not in ROLES:
         raise RecordError("role", role, f"must be one of {', '.join(ROLES)}")
     if area_code is not None:
-        area_codes.check_code(area_code, "area")
+        area_codes.check(area_code, "area")
     elif role == SUPERVISOR:
         raise RecordError("area", None, "a supervisor key needs an area (the 综治中心 it supervises)")
     key = _KEY_PREFIX + secrets.token_urlsafe(32)

@@ -12,8 +12,8 @@ from functools import cache
 from pathlib import Path
 from string import Template
 
+from features import area_codes
 from risk.levels import ORANGE, RED
-from serving import area_codes
 from serving.queue import SHANGHAI
 from serving.tables import AuditEntry, Item
 

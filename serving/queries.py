@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from serving import area_codes
+from features import area_codes
 from serving.queue import AMBER, CRIMINAL_OUTCOME, GREEN, OPEN_STATUSES, OVERDUE
 from serving.schemas import local
 from serving.tables import Item, ScoredCase

@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from features import area_codes
 from features.schema import DEFAULT_TIMEZONE
 from risk.levels import ORANGE, RED, higher, rank
-from serving import area_codes, audit
+from serving import audit
 from serving.auth import Principal
 from serving.errors import NotFound
 from serving.settings import Settings
@@ -134,7 +135,7 @@ def record_score(
         item = Item(
             case=case,
             case_id=a.case_id,
-            area_code=area_codes.town_of(a.area_code),
+            area_code=area_codes.responsible_town(a.area_code),
             level=a.level,
             status=PENDING,
             opened_at=now,
@@ -239,7 +240,7 @@ def get_item(session: Session, item_id: int) -> Item:
 
 def check_can_read(who: Principal, item: Item) -> None:
     # The town that registered a case keeps sight of it after it is escalated above it.
-    if not area_codes.within(item.case.area_code, who.area_code):
+    if not area_codes.is_within(item.case.area_code, who.area_code):
         who.require_area(item.area_code, f"item {item.id}")
 
 

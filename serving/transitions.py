@@ -9,9 +9,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from features import area_codes
 from features.errors import RecordError
 from features.validate import DateTime, Invalid, as_text
-from serving import area_codes, audit
+from serving import audit
 from serving.auth import Principal
 from serving.errors import Conflict
 from serving.queue import (

@@ -1,4 +1,4 @@
-"""AreaTree, implied_level and load_area_codes, on small frames and on the real NBS code file."""
+"""AreaTree and load_area_codes, on small frames and on the real NBS code file."""
 
 from __future__ import annotations
 
@@ -8,36 +8,14 @@ import pandas as pd
 import pytest
 from contract_factory import AREA_ROWS, CITY, COUNTY, TOWN, VILLAGE, VILLAGE_2, write_table
 
-from features.areas import AreaTree, implied_level, load_area_codes
-from features.errors import ContractError, RecordError
+from features.areas import AreaTree, load_area_codes
+from features.errors import ContractError
 
 
 def _tree(rows=AREA_ROWS) -> AreaTree:
     frame = pd.DataFrame(rows).replace({"": None})
     frame["population"] = pd.to_numeric(frame.get("population"), errors="coerce")
     return AreaTree.from_frame(frame)
-
-
-@pytest.mark.parametrize(
-    ("code", "level"),
-    [
-        ("320000000000", "province"),
-        (CITY, "city"),
-        (COUNTY, "county"),
-        (TOWN, "town"),
-        (VILLAGE, "village"),
-        ("320612001200", "village"),
-        ("150571100000", "town"),
-    ],
-)
-def test_implied_level_reads_the_code_structure(code: str, level: str) -> None:
-    assert implied_level(code) == level
-
-
-@pytest.mark.parametrize("code", ["32061200100", "３２０６１２００１００１", "32061200100a"])
-def test_implied_level_rejects_a_code_that_is_not_12_digits(code: str) -> None:
-    with pytest.raises(RecordError, match="must be 12 digits"):
-        implied_level(code)
 
 
 def test_tree_lookups() -> None:
@@ -135,7 +113,7 @@ def test_load_area_codes_reads_nbs_shape(tmp_path: Path) -> None:
     ("change", "message"),
     [
         ({"level": "district"}, "line 3: level: must be one of"),
-        ({"area_code": "3206"}, "line 3: area_code: must be 12 digits"),
+        ({"area_code": "3206"}, "line 3: area_code: must be a 12-digit 统计用区划代码"),
         ({"area_code": CITY}, "duplicate area_code '320600000000'"),
     ],
 )

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from features import area_codes
 from features.build import CaseFeaturizer, case_frame
 from features.contract import load_dataset
 from features.history import HistoryState, compute_history_features
@@ -142,7 +143,7 @@ def fit_and_evaluate(
     if oracle is not None:
         metrics["generator truth (oracle)"] = evaluate(y_test, oracle, n_boot=boots, seed=seed)
         comparisons["generator truth (oracle)"] = paired_auc_difference(y_test, p_test, oracle, seed=seed)
-    counties = test_frame["area_code"].astype(str).str[:6] + "000000"
+    counties = test_frame["area_code"].map(area_codes.county_of)
     slices = {
         "category": slice_metrics(y_test, p_test, test_frame["category"]),
         "county": slice_metrics(y_test, p_test, counties),

@@ -13,9 +13,10 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from features import area_codes
 from features.errors import RecordError
 from risk.levels import LEVELS
-from serving import area_codes, audit, queries, queue, transitions
+from serving import audit, queries, queue, transitions
 from serving.auth import Principal
 from serving.deps import Reader, Runtime, RuntimeDep, SessionDep, Supervisor
 from serving.errors import Conflict, InvalidInput
@@ -51,7 +52,7 @@ def list_items(
         errors.append(RecordError("limit", limit, f"must be at most {rt.settings.page_max}"))
     if area is not None:
         try:
-            area_codes.check_code(area, "area")
+            area_codes.check(area, "area")
         except RecordError as exc:
             errors.append(exc)
     if errors:

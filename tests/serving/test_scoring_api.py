@@ -90,7 +90,7 @@ def test_bad_fields_are_each_named_with_their_value(client: TestClient, intake) 
             {
                 "field": "area_code",
                 "value": "32061200100",
-                "message": "area_code must be 12 digits, got '32061200100'",
+                "message": "area_code must be a 12-digit 统计用区划代码, got '32061200100'",
             },
             {"field": "narrative", "value": "", "message": "narrative must not be empty, got ''"},
             {
