@@ -15,9 +15,10 @@ import pandas as pd
 
 from features import area_codes
 from features.errors import ContractError
+from features.fields import Invalid, Number
 from features.readers import RawTable, read_file
+from features.records import check_area
 from features.schema import AREA_COLUMNS, AREA_LEVELS, AREA_REQUIRED
-from features.validate import Invalid, Number, check_area
 
 __all__ = ["AreaTree", "load_area_codes"]
 

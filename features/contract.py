@@ -2,15 +2,15 @@
 
 ``load_dataset`` keeps the good rows with the design's dtypes and reports every bad one (file,
 line, column, reason, and the original row) in ``Dataset.rejects`` and a rejects file, so that
-nothing is silently dropped or "fixed". The per-record rules live in ``features.validate``
-(``check_case``, ``check_party``, re-exported here for the intake API).
+nothing is silently dropped or "fixed". The field rules live in ``features.fields``, the record
+and table rules (and the normalisation of unseen categories) in ``features.records``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -19,33 +19,16 @@ import numpy as np
 import pandas as pd
 
 from features.areas import AreaTree
-from features.errors import ContractError, RecordError
+from features.errors import ContractError
+from features.fields import as_text
 from features.readers import RawTable, read_table
-from features.schema import CASE_AREA_LEVELS, CATEGORIES, OTHER, SOURCES
-from features.validate import (
-    AREA_FIELDS,
-    CASE_FIELDS,
-    OUTCOME_FIELDS,
-    PARTY_FIELDS,
-    Boolean,
-    Code,
-    DateTime,
-    Field,
-    Integer,
-    Number,
-    Text,
-    as_text,
-    check_area,
-    check_case,
-    check_party,
-    parse_column,
-)
+from features.records import table_warnings, validate_frame
+from features.schema import CASE_AREA_LEVELS
 
-__all__ = ["Dataset", "check_area", "check_case", "check_party", "load_dataset", "validate_frame"]
+__all__ = ["Dataset", "load_dataset"]
 
 TABLE_ORDER = ("cases", "parties", "areas")
 REJECT_COLUMNS = ("file", "line", "column", "value", "reason", "record")
-_CHECKS = {"cases": check_case, "parties": check_party, "areas": check_area}
 
 
 @dataclass
@@ -59,6 +42,7 @@ class Dataset:
     rejects: pd.DataFrame
     folder: Path
     files: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # e.g. an unseen category kept as 其他
 
     @property
     def export_date(self) -> pd.Timestamp | None:
@@ -138,6 +122,7 @@ def load_dataset(
         table,
         folder,
         {name: raw[name].file for name in TABLE_ORDER},
+        table_warnings(cases),
     )
 
 
@@ -215,96 +200,3 @@ def _write(rejects: pd.DataFrame, target: Path) -> None:
     partial = target.with_name(f".{target.name}.partial")
     rejects.to_csv(partial, index=False, encoding="utf-8-sig")
     os.replace(partial, target)
-
-
-def fields_for(kind: str, columns: Collection[str]) -> dict[str, Field]:
-    """The field rules of table ``kind``; the outcome's only when the table has ``escalated``."""
-    if kind == "cases":
-        return CASE_FIELDS | OUTCOME_FIELDS if "escalated" in columns else dict(CASE_FIELDS)
-    return dict(PARTY_FIELDS if kind == "parties" else AREA_FIELDS)
-
-
-def validate_frame(
-    kind: str, frame: pd.DataFrame, *, vectorised: bool = True
-) -> tuple[pd.DataFrame, list[tuple[int, RecordError]]]:
-    """Apply the per-record rules of table ``kind`` to every row of ``frame`` (raw values).
-    Returns the typed rows that pass (index = row position in ``frame``) and (position, error)
-    pairs. ``vectorised=False`` runs ``check_*`` on every row: slower, and must agree exactly."""
-    frame = frame.reset_index(drop=True)
-    fields = fields_for(kind, frame.columns)
-    columns: dict[str, pd.Series] = {}
-    flagged = np.ones(len(frame), dtype=bool)
-    if vectorised:
-        flagged = _flag(kind, fields, frame, columns)
-    passed: dict[int, dict] = {}
-    errors: list[tuple[int, RecordError]] = []
-    positions = np.flatnonzero(flagged)
-    for position, record in zip(positions, frame.iloc[positions].to_dict("records"), strict=True):
-        values, problems = _CHECKS[kind](record)  # the definition decides every flagged row
-        if problems:
-            errors.extend((int(position), problem) for problem in problems)
-        else:
-            passed[int(position)] = values
-    parts = [pd.DataFrame(columns)[~flagged]] if vectorised and (~flagged).any() else []
-    if passed:
-        parts.append(pd.DataFrame.from_dict(passed, orient="index"))
-    typed = pd.concat(parts).sort_index() if parts else pd.DataFrame(index=pd.Index([], dtype="int64"))
-    return _finalise(kind, fields, typed, frame), errors
-
-
-def _flag(
-    kind: str, fields: Mapping[str, Field], frame: pd.DataFrame, columns: dict[str, pd.Series]
-) -> np.ndarray:
-    """Rows that break a rule, found a column at a time; fills ``columns`` with the typed values."""
-    broken: dict[str, np.ndarray] = {}
-    empty = pd.Series("", index=frame.index, dtype=object)
-    for name, rule in fields.items():
-        values, broken[name] = parse_column(rule, frame[name] if name in frame.columns else empty)
-        columns[name] = pd.Series(values, index=frame.index, dtype=values.dtype)  # no str inference
-    if kind == "cases":
-        for name, vocabulary in (("source", SOURCES), ("category", CATEGORIES)):
-            columns[f"{name}_raw"] = columns[name]
-            columns[name] = columns[name].where(columns[name].isin(vocabulary), OTHER)
-    flagged = np.zeros(len(frame), dtype=bool)
-    for mask in broken.values():
-        flagged |= mask
-    if "escalated" in fields:  # the vectorised twin of validate.outcome_problem
-        ok = ~broken["escalated"] & ~broken["escalated_at"]
-        escalated, at = columns["escalated"], columns["escalated_at"]
-        yes, no, has_at = ok & escalated.eq(True), ok & escalated.eq(False), at.notna()
-        before = yes & has_at & at.lt(columns["registered_at"])
-        flagged |= ((yes & ~has_at) | (no & has_at) | before).to_numpy(dtype=bool)
-    return flagged
-
-
-def _finalise(
-    kind: str, fields: Mapping[str, Field], typed: pd.DataFrame, frame: pd.DataFrame
-) -> pd.DataFrame:
-    """The design's dtypes and column order: contract columns (+ source_raw/category_raw after the
-    case columns), outcome columns when present, then unknown extra columns as read."""
-    names = list(fields)
-    if kind == "cases":
-        names[len(CASE_FIELDS) : len(CASE_FIELDS)] = ["source_raw", "category_raw"]
-    out = {}
-    for name in names:
-        rule = fields.get(name, Text())
-        column = typed[name] if name in typed.columns else pd.Series(None, index=typed.index, dtype=object)
-        out[name] = _as_dtype(rule, column)
-    extras = [c for c in frame.columns if c not in fields]
-    for name in extras:
-        out[name] = frame[name].reindex(typed.index).astype(object)
-    return pd.DataFrame(out, index=typed.index)
-
-
-def _as_dtype(rule: Field, column: pd.Series) -> pd.Series:
-    if isinstance(rule, DateTime):
-        return pd.to_datetime(column).astype("datetime64[ns]")
-    if isinstance(rule, Number) or (isinstance(rule, Integer) and not rule.required):
-        return column.astype("float64")
-    if isinstance(rule, Integer):
-        return column.astype("int64")
-    if isinstance(rule, Boolean):
-        return column.astype(bool)
-    missing = rule.missing if isinstance(rule, Text) else None
-    assert isinstance(rule, Text | Code)
-    return column.astype(object).where(column.notna(), missing)

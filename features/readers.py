@@ -1,7 +1,7 @@
 """Reading one contract table (CSV or Parquet) as raw strings, with the line each row came from.
 
 Every value comes back as a ``str`` ("" is the only empty), so that one set of rules in
-``features.validate`` sees CSV and Parquet alike. CSV is parsed with the ``csv`` module rather than
+``features.fields`` sees CSV and Parquet alike. CSV is parsed with the ``csv`` module rather than
 ``pandas.read_csv`` because a narrative may hold newlines inside quotes: the reader's ``line_num``
 gives the physical line where each record starts, which is what a person fixing the file needs.
 """

@@ -54,16 +54,6 @@ AREA_COLUMNS: Final[tuple[str, ...]] = ("area_code", "name", "level", "parent_co
 AREA_REQUIRED: Final[frozenset[str]] = frozenset({"area_code", "name", "level"})
 
 
-def normalise_source(value: str) -> str:
-    """An unseen 来源渠道 is treated as 其他 (the contract says: not an error)."""
-    return value if value in SOURCES else OTHER
-
-
-def normalise_category(value: str) -> str:
-    """An unseen 纠纷类别 is treated as 其他 (the contract says: not an error)."""
-    return value if value in CATEGORIES else OTHER
-
-
 def split_key_groups(value: str | None) -> list[str]:
     """``"吸毒人员;刑满释放人员"`` -> list of tags; empty or missing -> []."""
     if not value or not isinstance(value, str):

@@ -1,7 +1,9 @@
 """Tabular features of one registered case: category, source, money, counts, time.
 
-Each function works on whole columns (training, batch scoring) and the single-record
-variant reuses the same code path through a one-row frame-free dict, so both agree.
+Each function works on whole columns (training, batch scoring) and the single-record variant
+computes the same values from a mapping (the intake path), so both agree (tests compare them).
+Input is normalised at the contract boundary (``features.records``): an unseen category here is
+a programming error, not data to fix.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.schema import CATEGORIES, SOURCES, normalise_category, normalise_source
+from features.errors import DisputeRiskError
+from features.schema import CATEGORIES, SOURCES
 
 CATEGORY_FEATURES = tuple(f"category={c}" for c in CATEGORIES)
 SOURCE_FEATURES = tuple(f"source={s}" for s in SOURCES)
@@ -46,10 +49,8 @@ def tabular_matrix(cases: pd.DataFrame) -> np.ndarray:
     n = len(cases)
     out = np.zeros((n, len(TABULAR_FEATURES)), dtype=np.float32)
     rows = np.arange(n)
-    cat_idx = cases["category"].astype(str).map(lambda v: _CATEGORY_INDEX[normalise_category(v)]).to_numpy()
-    src_idx = cases["source"].astype(str).map(lambda v: _SOURCE_INDEX[normalise_source(v)]).to_numpy()
-    out[rows, cat_idx.astype(int)] = 1.0
-    out[rows, src_idx.astype(int)] = 1.0
+    out[rows, _positions(cases["category"], _CATEGORY_INDEX, "category")] = 1.0
+    out[rows, _positions(cases["source"], _SOURCE_INDEX, "source")] = 1.0
 
     amount = pd.to_numeric(cases.get("amount_yuan"), errors="coerce") if "amount_yuan" in cases else pd.Series(np.nan, index=cases.index)
     calls = _optional_column(cases, "police_calls_before")
@@ -77,8 +78,8 @@ def tabular_matrix(cases: pd.DataFrame) -> np.ndarray:
 def tabular_row(case: Mapping[str, Any]) -> np.ndarray:
     """The same features for one case given as a mapping (the intake fast path)."""
     out = np.zeros(len(TABULAR_FEATURES), dtype=np.float32)
-    out[_CATEGORY_INDEX[normalise_category(str(case.get("category", "")))]] = 1.0
-    out[_SOURCE_INDEX[normalise_source(str(case.get("source", "")))]] = 1.0
+    out[_position(case.get("category"), _CATEGORY_INDEX, "category")] = 1.0
+    out[_position(case.get("source"), _SOURCE_INDEX, "source")] = 1.0
     amount = _as_float(case.get("amount_yuan"))
     calls = _as_float(case.get("police_calls_before"))
     mediations = _as_float(case.get("mediation_attempts"))
@@ -105,3 +106,19 @@ def _optional_column(cases: pd.DataFrame, name: str) -> pd.Series:
     if name not in cases:
         return pd.Series(np.nan, index=cases.index, dtype=float)
     return pd.to_numeric(cases[name], errors="coerce").astype(float)
+
+
+def _position(value: Any, index: dict[str, int], name: str) -> int:
+    try:
+        return index[value]
+    except KeyError:
+        raise DisputeRiskError(
+            f"{name} must be normalised to the contract's vocabulary first (features.records), got {value!r}"
+        ) from None
+
+
+def _positions(values: pd.Series, index: dict[str, int], name: str) -> np.ndarray:
+    positions = values.map(index)
+    if positions.isna().any():
+        _position(values[positions.isna()].iloc[0], index, name)
+    return positions.to_numpy(dtype=np.int64)

@@ -9,7 +9,6 @@ module needs no MLflow import; serving and batch scoring load it back and call
 from __future__ import annotations
 
 import copy
-import json
 import math
 import threading
 import weakref
@@ -23,7 +22,7 @@ import scipy.sparse as sp
 
 from features.build import CaseFeaturizer, case_frame
 from features.history import HISTORY_FEATURES, HistoryState
-from features.schema import OTHER, normalise_category, normalise_source
+from features.records import nested_tables
 from risk.levels import check_thresholds, level_for, levels_for
 from risk.reasons import LOWERS, RAISES, ReasonIndex, describe
 from risk.tree_shap import tree_shap_for
@@ -57,7 +56,6 @@ class ScoredCase:
     level: str  # level from the model's thresholds alone (hard flags are applied by the caller)
     reasons: tuple[Reason, ...]
     cues: Mapping[str, int] = field(default_factory=dict)  # non-negated cue counts in the narrative
-    warnings: tuple[str, ...] = ()  # e.g. unseen category mapped to 其他
 
 
 class EscalationModel:
@@ -92,7 +90,6 @@ class EscalationModel:
     def score_case(
         self, case: Mapping[str, Any], parties: Sequence[Mapping[str, Any]], *, n_reasons: int = 3
     ) -> ScoredCase:
-        case, warnings = _normalised(case)
         with _HISTORY_LOCK:  # the history state is not thread-safe; a read is ~0.05 ms
             history = self.history.features_one(case, parties)
         X = self.featurizer.transform_one(case, history)
@@ -109,7 +106,6 @@ class EscalationModel:
             level=level_for(risk, self.thresholds),
             reasons=reasons,
             cues=cues,
-            warnings=tuple(warnings),
         )
 
     def contributions_one(self, X: np.ndarray) -> np.ndarray:
@@ -218,7 +214,7 @@ class EscalationModel:
 
     def __call__(self, model_input: pd.DataFrame) -> pd.DataFrame:
         """MLflow pyfunc entry: contract-shaped cases with a ``parties`` column (list or JSON)."""
-        cases, parties = split_nested_parties(model_input)
+        cases, parties = nested_tables(model_input)
         return self.score(cases, parties)  # features_for reads the state, never changes it
 
     # ---- helpers --------------------------------------------------------------------------------
@@ -277,44 +273,8 @@ def unwrap_pyfunc(pyfunc_model: Any) -> EscalationModel:
     return inner
 
 
-def _normalised(case: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    out = dict(case)
-    warnings = []
-    for field_name, fn in (("category", normalise_category), ("source", normalise_source)):
-        raw = out.get(field_name)
-        value = fn(str(raw)) if raw is not None else OTHER
-        if raw is not None and value != raw:
-            warnings.append(f"{field_name} {raw!r} is not in the data contract; treated as {OTHER}")
-        out[field_name] = value
-    return out, warnings
-
-
 def _dense(values: Any) -> np.ndarray:
     return np.asarray(values.toarray() if sp.issparse(values) else values, dtype=float)
-
-
-def split_nested_parties(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Contract cases with a nested ``parties`` column -> (cases, parties) tables, typed."""
-    cases = frame.drop(columns=["parties"], errors="ignore").copy()
-    cases["case_id"] = cases["case_id"].astype(str)
-    registered = pd.to_datetime(cases["registered_at"], utc=False, format="ISO8601")
-    if getattr(registered.dt, "tz", None) is not None:
-        registered = registered.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
-    cases["registered_at"] = registered.astype("datetime64[ns]")
-    for column in ("amount_yuan", "police_calls_before", "mediation_attempts"):
-        cases[column] = pd.to_numeric(cases[column], errors="coerce") if column in cases else math.nan
-    rows: list[dict[str, Any]] = []
-    if "parties" in frame:
-        for case_id, nested in zip(cases["case_id"], frame["parties"], strict=True):
-            items = (
-                json.loads(nested) if isinstance(nested, str) else list(nested if nested is not None else [])
-            )
-            rows.extend({**dict(p), "case_id": case_id} for p in items)
-    parties = pd.DataFrame(
-        rows, columns=["case_id", "party_id", "role", "party_type", "gender", "age", "key_groups"]
-    )
-    parties["key_groups"] = parties["key_groups"].fillna("").astype(str)
-    return cases, parties
 
 
 __all__ = [
@@ -323,6 +283,5 @@ __all__ = [
     "Reason",
     "ScoredCase",
     "HISTORY_FEATURES",
-    "split_nested_parties",
     "unwrap_pyfunc",
 ]

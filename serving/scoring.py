@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from features.contract import check_case, check_party
 from features.errors import RecordError
+from features.records import check_case, check_party, record_warnings
 from risk.flags import Flag, apply_flags, evaluate_flags
 from risk.model import ScoredCase
 from serving.errors import InvalidInput
@@ -41,12 +41,7 @@ def check(case_in: CaseIn, where: str = "") -> tuple[CheckedCase | None, list[Re
         parties.append(party)
     if errors:
         return None, errors
-    warnings = [
-        f"{name} {case[f'{name}_raw']!r} is not in the data contract; treated as {case[name]}"
-        for name in ("category", "source")
-        if case[f"{name}_raw"] != case[name]
-    ]
-    return CheckedCase(case, parties, warnings), []
+    return CheckedCase(case, parties, record_warnings(case)), []
 
 
 def check_one(case_in: CaseIn) -> CheckedCase:
@@ -106,8 +101,7 @@ def score(loaded: LoadedModel, checked: CheckedCase, n_reasons: int) -> Scored:
         model_name=loaded.name,
         model_version=loaded.version,
     )
-    warnings = list(dict.fromkeys([*checked.warnings, *scored.warnings]))
-    return Scored(assessment, scored, flags, warnings)
+    return Scored(assessment, scored, flags, checked.warnings)
 
 
 def response(

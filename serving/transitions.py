@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from features import area_codes
 from features.errors import RecordError
-from features.validate import DateTime, Invalid, as_text
+from features.fields import parse_datetime
 from serving import audit
 from serving.auth import Principal
 from serving.errors import Conflict
@@ -122,11 +122,7 @@ def _criminal_case_time(text: str | None, item: Item, now: datetime) -> datetime
     Shanghai time), not in the future, not before the case was registered."""
     if text is None:
         return now
-    try:
-        local = DateTime().parse(as_text(text))
-    except Invalid as exc:
-        raise RecordError("escalated_at", text, exc.reason) from None
-    assert local is not None
+    local = parse_datetime(text, "escalated_at")
     if local < item.case.registered_at:
         raise RecordError(
             "escalated_at",

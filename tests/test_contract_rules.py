@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from contract_factory import AREA_ROWS, COUNTY, TOWN, VILLAGE, case_row, party_rows
 
-from features.contract import check_area, check_case, check_party, validate_frame
+from features.records import check_area, check_case, check_party, validate_frame
 
 # Values that sit on or just over each rule's edge; each becomes one row of the agreement test.
 TRICKY_CASE_VALUES: dict[str, list[object]] = {

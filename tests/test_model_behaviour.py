@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 
 from features.contract import load_dataset
+from features.errors import DisputeRiskError
+from features.records import normalise_record, record_warnings
 from risk.levels import LEVELS
 
 
@@ -83,11 +85,16 @@ def test_scores_come_with_levels_and_plain_chinese_reasons(trained, recent) -> N
         assert any("\u4e00" <= ch <= "\u9fff" for ch in reason.text)
 
 
-def test_unseen_category_is_scored_as_other_with_a_warning(trained, recent) -> None:
+def test_unseen_category_is_normalised_at_the_boundary_and_scored_as_other(trained, recent) -> None:
     cases, parties = recent
-    case = {**cases.iloc[0].to_dict(), "category": "宠物纠纷"}
-    scored = trained.model.score_case(case, _parties_of(parties, case["case_id"]))
-    assert scored.warnings == ("category '宠物纠纷' is not in the data contract; treated as 其他",)
+    people = _parties_of(parties, cases.iloc[0]["case_id"])
+    values = {**cases.iloc[0].to_dict(), "category": "宠物纠纷"}
+    normalise_record(values)
+    assert record_warnings(values) == ["category '宠物纠纷' is not in the data contract; treated as 其他"]
+    other = {**cases.iloc[0].to_dict(), "category": "其他"}
+    assert trained.model.score_case(values, people).risk == trained.model.score_case(other, people).risk
+    with pytest.raises(DisputeRiskError, match="category must be normalised"):
+        trained.model.score_case({**cases.iloc[0].to_dict(), "category": "宠物纠纷"}, people)
 
 
 def test_pyfunc_entry_scores_nested_contract_input(trained, recent) -> None:

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 
 from features.errors import RecordError
-from features.validate import DateTime, Invalid
+from features.fields import parse_datetime
 from serving import audit, queries
 from serving.deps import Admin, Analyst, RuntimeDep, SessionDep
 from serving.errors import InvalidInput
@@ -34,10 +34,9 @@ def feedback(
     since_at = None
     if since is not None:
         try:
-            local = DateTime().parse(since.strip())
-        except Invalid as exc:
-            raise InvalidInput([RecordError("since", since, exc.reason)]) from None
-        since_at = local.replace(tzinfo=SHANGHAI) if local is not None else None
+            since_at = parse_datetime(since, "since").replace(tzinfo=SHANGHAI)
+        except RecordError as exc:
+            raise InvalidInput([exc]) from None
     rows = queries.feedback_labels(session, scope=user.area_code, since=since_at)
     if format == "json":
         return rows

@@ -1,8 +1,8 @@
-"""The per-record rules of the data contract, and the same rules applied a column at a time.
+"""Field rules of the data contract: how one raw value (a CSV cell, a Parquet value, a JSON
+value) becomes a typed one, or why it cannot.
 
-Each field rule's ``parse`` (one value) is the definition: ``check_case``/``check_party``/
-``check_area`` use it, and so does the intake API. ``parse_column`` applies it to a whole column
-fast without a second definition: a code, count or amount column holds few distinct values, so
+Each rule's ``parse`` is the definition. ``parse_column`` applies it to a whole column fast
+without a second definition: a code, count or amount column holds few distinct values, so
 ``parse`` runs once per distinct value; free text is stripped and measured in list
 comprehensions (the same Python operations); date-times take a vectorised path for the common
 plain shape and ``parse`` for the rest. Tests run both paths on the same rows and compare.
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -25,19 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features import area_codes
-from features.errors import RecordError
-from features.schema import (
-    AREA_LEVELS,
-    CASE_AREA_LEVELS,
-    CASE_ID_MAX_CHARS,
-    DEFAULT_TIMEZONE,
-    GENDERS,
-    NARRATIVE_MAX_CHARS,
-    PARTY_TYPES,
-    ROLES,
-    normalise_category,
-    normalise_source,
-)
+from features.errors import DisputeRiskError, RecordError
+from features.schema import DEFAULT_TIMEZONE
 
 MAX_COUNT = 1_000_000_000  # keeps counts inside int64 and catches digits run together
 YEARS = (1900, 2100)
@@ -52,8 +40,9 @@ _PLAIN_ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ](?:[01][0-9]|2[0-3]):[0-
 _BOOLEANS = {"true": True, "1": True, "是": True, "false": False, "0": False, "否": False}
 
 
-class Invalid(Exception):
-    """A value breaks a field rule; ``reason`` says which (without the value, so reasons group)."""
+class Invalid(DisputeRiskError):
+    """A value breaks a field rule; ``reason`` says which (without the value, so reasons group).
+    Records report it as a RecordError naming the field; see ``parse_value``."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -218,43 +207,6 @@ class DateTime:
 
 Field = Text | Code | Number | Integer | Boolean | DateTime
 
-CASE_FIELDS: dict[str, Field] = {
-    "case_id": Text(max_len=CASE_ID_MAX_CHARS),
-    "registered_at": DateTime(),
-    "area_code": Code(levels=CASE_AREA_LEVELS),
-    "grid_code": Text(required=False),
-    "source": Text(),
-    "category": Text(),
-    "narrative": Text(max_len=NARRATIVE_MAX_CHARS),
-    "amount_yuan": Number(),
-    "n_parties": Integer(minimum=1),
-    "n_people": Integer(minimum=1),
-    "police_calls_before": Integer(required=False),
-    "mediation_attempts": Integer(required=False),
-}
-OUTCOME_FIELDS: dict[str, Field] = {
-    "escalated": Boolean(),
-    "escalated_at": DateTime(required=False),
-    "criminal_charge": Text(required=False),
-}
-PARTY_FIELDS: dict[str, Field] = {
-    "case_id": Text(max_len=CASE_ID_MAX_CHARS),
-    "party_id": Text(),
-    "role": Text(choices=ROLES),
-    "party_type": Text(choices=PARTY_TYPES),
-    "gender": Text(required=False, choices=GENDERS),
-    "age": Integer(required=False, maximum=120),
-    "key_groups": Text(required=False, missing=""),
-}
-AREA_FIELDS: dict[str, Field] = {
-    "area_code": Code(),
-    "name": Text(),
-    "level": Text(choices=AREA_LEVELS),
-    "parent_code": Code(required=False),
-    "population": Number(),
-}
-
-
 def parse_column(rule: Field, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """``rule.parse`` over a column of raw values -> (typed values, broken mask) as arrays; the
     values of broken rows are undefined. Date-times come back as datetime64[ns], all else object."""
@@ -307,57 +259,23 @@ def _datetimes(rule: DateTime, texts: list[str]) -> tuple[np.ndarray, np.ndarray
     return values, broken
 
 
-def _check(record: Mapping[str, object], fields: Mapping[str, Field]) -> tuple[dict, list[RecordError]]:
-    values: dict[str, object] = {}
-    errors: list[RecordError] = []
-    for name, rule in fields.items():
-        raw = record.get(name)
-        try:
-            values[name] = rule.parse(as_text(raw))
-        except Invalid as exc:
-            errors.append(RecordError(name, raw, exc.reason))
-    return values, errors
 
 
-def check_case(record: Mapping[str, object]) -> tuple[dict, list[RecordError]]:
-    """Check one case (field -> raw value: strings as in a CSV, or Python values such as 12.5,
-    30 or a datetime) against the contract. Returns the typed values and every broken rule; the
-    values are complete only when the list is empty. The outcome fields are checked (and
-    returned) only when the record has an ``escalated`` key."""
-    with_outcome = "escalated" in record
-    values, errors = _check(record, CASE_FIELDS | OUTCOME_FIELDS if with_outcome else CASE_FIELDS)
-    for name, normalise in (("source", normalise_source), ("category", normalise_category)):
-        if name in values:  # an unseen value is 其他, keeping the raw one (contract: not an error)
-            values[f"{name}_raw"] = values[name]
-            values[name] = normalise(values[name])
-    if with_outcome:
-        broken = {error.field for error in errors}
-        reason = outcome_problem(values, broken)
-        if reason:
-            errors.append(RecordError("escalated_at", record.get("escalated_at"), reason))
-    return values, errors
+def parse_value(rule: Field, value: object, field: str) -> object:
+    """``rule`` applied to one raw value; a RecordError naming ``field`` when it breaks the rule."""
+    try:
+        return rule.parse(as_text(value))
+    except Invalid as exc:
+        raise RecordError(field, value, exc.reason) from None
 
 
-def outcome_problem(values: Mapping[str, object], broken: set[str]) -> str | None:
-    """The cross-field rule of the outcome: escalated_at is required iff escalated, and not
-    before registered_at. Not applied while escalated or escalated_at is itself broken."""
-    if "escalated" in broken or "escalated_at" in broken:
-        return None
-    escalated, at, registered = values["escalated"], values["escalated_at"], values.get("registered_at")
-    if escalated and at is None:
-        return "required when escalated is true"
-    if not escalated and at is not None:
-        return "must be empty when escalated is false"
-    if escalated and isinstance(registered, datetime) and at < registered:  # type: ignore[operator]
-        return "must not be before registered_at"
-    return None
+def parse_datetime(value: object, field: str) -> datetime:
+    """The contract's date-time rule for one required value: naive Shanghai wall time (an offset
+    is converted), or a RecordError naming ``field``.
 
-
-def check_party(record: Mapping[str, object]) -> tuple[dict, list[RecordError]]:
-    """Check one party row (see ``check_case`` for the conventions)."""
-    return _check(record, PARTY_FIELDS)
-
-
-def check_area(record: Mapping[str, object]) -> tuple[dict, list[RecordError]]:
-    """Check one area row (see ``check_case`` for the conventions)."""
-    return _check(record, AREA_FIELDS)
+    >>> parse_datetime("2024-01-31T08:30:00+00:00", "escalated_at")
+    datetime.datetime(2024, 1, 31, 16, 30)
+    """
+    parsed = parse_value(DateTime(), value, field)
+    assert isinstance(parsed, datetime)
+    return parsed
