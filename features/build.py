@@ -17,15 +17,20 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from features.cues import CUE_FAMILIES, CueFlags
+from features.catalogue import Catalogue
+from features.cues import CUE_CATALOGUE, CUE_REASON_FAMILIES, CueFlags
 from features.errors import DisputeRiskError
-from features.history import HISTORY_FEATURES
-from features.tabular import TABULAR_FEATURES, tabular_matrix, tabular_row
-from features.text_score import NarrativeScore
+from features.history_schema import HISTORY_CATALOGUE, HISTORY_FEATURES, HISTORY_REASON_FAMILIES
+from features.tabular import TABULAR_CATALOGUE, TABULAR_REASON_FAMILIES, tabular_matrix, tabular_row
+from features.text_score import TEXT_CATALOGUE, TEXT_FEATURE, TEXT_REASON_FAMILIES, NarrativeScore
 from features.tokenizer import normalise_text
 
-CUE_FEATURES = tuple(f"cue_{family}" for family in CUE_FAMILIES)
-TEXT_FEATURE = "text_score"
+# Every feature in the model matrix's order (tabular | cues | history | text score), and the
+# reason family of each: the one list that reasons, constraints, baselines and the card read.
+CATALOGUE = Catalogue(
+    TABULAR_CATALOGUE + CUE_CATALOGUE + HISTORY_CATALOGUE + TEXT_CATALOGUE,
+    TABULAR_REASON_FAMILIES + CUE_REASON_FAMILIES + HISTORY_REASON_FAMILIES + TEXT_REASON_FAMILIES,
+)
 _REQUIRED = ("registered_at", "category", "source", "narrative", "n_parties", "n_people")
 
 
@@ -73,8 +78,8 @@ class CaseFeaturizer(TransformerMixin, BaseEstimator):
             text_column = self.text_.fit_transform(texts, y)
         else:
             self.text_ = None
-        names = [*TABULAR_FEATURES, *CUE_FEATURES, *HISTORY_FEATURES]
-        self.feature_names_ = np.array(names + ([TEXT_FEATURE] if self.use_text else []), dtype=object)
+        names = [name for name in CATALOGUE.names if self.use_text or name != TEXT_FEATURE]
+        self.feature_names_ = np.array(names, dtype=object)
         return self._matrix(X, texts, text_column)
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
@@ -110,9 +115,6 @@ class CaseFeaturizer(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "feature_names_")
         return self.feature_names_
-
-    def dense_feature_names(self) -> list[str]:
-        return list(self.get_feature_names_out())
 
     def _matrix(self, X: pd.DataFrame, texts: list[str], text_column: np.ndarray | None) -> np.ndarray:
         parts = [

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from features.catalogue import RISES, Family, Feature, fixed
 from features.checks import as_text_list, require_fitted
 from features.cue_lexicon import (
     BENIGN_CONTEXT,
@@ -37,7 +38,23 @@ from features.cue_lexicon import (
 from features.errors import DisputeRiskError
 from features.tokenizer import normalise_text
 
-__all__ = ["CUE_FAMILIES", "CUE_LABELS", "CueFlags", "cue_reasons", "detect_cues"]
+__all__ = [
+    "CUE_CATALOGUE",
+    "CUE_FAMILIES",
+    "CUE_LABELS",
+    "CUE_REASON_FAMILIES",
+    "CueFlags",
+    "cue_reasons",
+    "detect_cues",
+]
+
+# One feature and one reason per cue family; a threat or a weapon added to a narrative never
+# lowers the risk (a monotone constraint).
+CUE_CATALOGUE: tuple[Feature, ...] = tuple(Feature(f"cue_{f}", f"cue_{f}", RISES) for f in CUE_FAMILIES)
+CUE_REASON_FAMILIES: tuple[Family, ...] = tuple(
+    Family(f"cue_{f}", CUE_LABELS[f], "escalation cues", fixed(f"事件简述提到{CUE_LABELS[f]}"))
+    for f in CUE_FAMILIES
+)
 
 
 @dataclass(frozen=True)

@@ -18,16 +18,19 @@ import pandas as pd
 from features import area_codes
 from features.errors import DisputeRiskError
 from features.history_schema import (
+    AREA_KINDS,
+    AREA_LEVELS_KEPT,
     AREA_WINDOWS_DAYS,
     HISTORY_FEATURES,
     KEY_GROUP_COLUMNS,
     MAX_PAIR_PARTIES,
     NO_TIME,
     NS_PER_DAY,
-    PARTY_FEATURES,
     PARTY_WINDOW_DAYS,
     PER_RESIDENTS,
+    area_feature,
     population_by_area,
+    rate_feature,
 )
 from features.history_tables import CaseTable, pair_rows, per_case, prepare
 
@@ -99,15 +102,15 @@ def compute_history_features(
     """
     table = prepare(cases, parties)
     clock = _Clock(table)
-    out = np.empty((len(HISTORY_FEATURES), len(table)))  # one row per feature: columns stay contiguous
-    n_party, n_key = len(PARTY_FEATURES), len(KEY_GROUP_COLUMNS)
-    _fill_party(out[:n_party], table, clock)
-    out[n_party : n_party + n_key] = table.key_groups.T
-    _fill_area(out[n_party + n_key :], table, clock, population_by_area(population))
-    return pd.DataFrame(out.T, index=cases.index, columns=list(HISTORY_FEATURES), copy=False)
+    columns = _party_columns(table, clock)
+    columns |= zip(KEY_GROUP_COLUMNS, table.key_groups.T, strict=True)
+    columns |= _area_columns(table, clock, population_by_area(population))
+    return pd.DataFrame(
+        {name: np.asarray(columns[name], dtype=np.float64) for name in HISTORY_FEATURES}, index=cases.index
+    )
 
 
-def _fill_party(out: np.ndarray, table: CaseTable, clock: _Clock) -> None:
+def _party_columns(table: CaseTable, clock: _Clock) -> dict[str, np.ndarray]:
     n, rows, party = len(table), table.row_case, table.row_party
     q = _Queries(clock, party, rows)
     registered = clock.pack(party, clock.at[rows])
@@ -119,17 +122,21 @@ def _fill_party(out: np.ndarray, table: CaseTable, clock: _Clock) -> None:
     last_each = q.unsort(q.last_time(registered, start, end))
     last = per_case(np.maximum, np.where(table.row_person, last_each, NO_TIME), rows, n, NO_TIME)
     known = q.unsort(q.before(escalations, clock.after) - q.before(escalations, None))
-
-    out[0] = per_case(np.maximum, prior, rows, n, 0)
-    out[1] = np.bincount(rows, weights=prior, minlength=n)
-    out[2] = per_case(np.maximum, np.where(table.row_person, prior, 0), rows, n, 0)
-    out[3] = per_case(np.maximum, known, rows, n, 0)
-    out[4] = np.bincount(rows, weights=known, minlength=n)
     seen = last != NO_TIME
-    out[5] = np.nan
-    out[5, seen] = (table.registered[seen] - last[seen]).astype(np.float64) / NS_PER_DAY
-    out[6] = _pair_max(table, clock)
-    out[7] = per_case(np.maximum, recent, rows, n, 0)
+    days_since = np.full(n, np.nan)
+    days_since[seen] = (table.registered[seen] - last[seen]).astype(np.float64) / NS_PER_DAY
+    return {
+        "party_prior_cases_max": per_case(np.maximum, prior, rows, n, 0),
+        "party_prior_cases_sum": np.bincount(rows, weights=prior, minlength=n),
+        "party_prior_cases_person_max": per_case(
+            np.maximum, np.where(table.row_person, prior, 0), rows, n, 0
+        ),
+        "party_prior_escalations_max": per_case(np.maximum, known, rows, n, 0),
+        "party_prior_escalations_sum": np.bincount(rows, weights=known, minlength=n),
+        "party_days_since_last_case": days_since,
+        "pair_prior_cases_max": _pair_max(table, clock),
+        "party_cases_365d_max": per_case(np.maximum, recent, rows, n, 0),
+    }
 
 
 def _pair_max(table: CaseTable, clock: _Clock) -> np.ndarray:
@@ -148,28 +155,30 @@ def _pair_max(table: CaseTable, clock: _Clock) -> np.ndarray:
     return out
 
 
-def _fill_area(out: np.ndarray, table: CaseTable, clock: _Clock, residents: dict[int, float]) -> None:
-    """Counts (first half of ``out``) then per-10k rates, in AREA_COUNT_FEATURES order."""
-    town, village = area_codes.town_keys(table.area), area_codes.village_keys(table.area)
-    rate_rows = out[len(out) // 2 :]
-    out[:] = np.nan
-    i = 0
-    for keys in (village, town):
+def _area_columns(table: CaseTable, clock: _Clock, residents: dict[int, float]) -> dict[str, np.ndarray]:
+    """Counts and per-10k rates of the village and the town, named as in AREA_COUNT_FEATURES."""
+    out: dict[str, np.ndarray] = {}
+    keys_of = {"village": area_codes.village_keys(table.area), "town": area_codes.town_keys(table.area)}
+    for level in AREA_LEVELS_KEPT:
+        keys = keys_of[level]
         has = np.flatnonzero(keys >= 0)
         dense = pd.factorize(keys[has])[0].astype(np.int64)
         q = _Queries(clock, dense, has)
         escalated = clock.known[has] >= 0
-        indexes = (
-            (clock.pack(dense, clock.at[has]), clock.at),  # cases registered in [t - W, t)
-            (
+        indexes = {
+            "cases": (clock.pack(dense, clock.at[has]), clock.at),  # registered in [t - W, t)
+            "escalations": (
                 clock.pack(dense[escalated], clock.known[has][escalated]),
                 clock.after,
-            ),  # escalations known in [t - W, t]
-        )
+            ),  # known in [t - W, t]
+        }
         residents_of = pd.Series(keys).map(residents).to_numpy(dtype=np.float64)
-        for packed, hi in indexes:
+        for kind in AREA_KINDS:
+            packed, hi = indexes[kind]
             end = q.before(packed, hi)
             for days in AREA_WINDOWS_DAYS:
-                out[i, has] = q.unsort(end - q.before(packed, clock.since[days]))
-                rate_rows[i] = out[i] * PER_RESIDENTS / residents_of
-                i += 1
+                name = area_feature(level, kind, days)
+                out[name] = np.full(len(table), np.nan)
+                out[name][has] = q.unsort(end - q.before(packed, clock.since[days]))
+                out[rate_feature(name)] = out[name] * PER_RESIDENTS / residents_of
+    return out

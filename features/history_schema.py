@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 
 from features import area_codes
+from features.catalogue import RISES, Describe, Family, Feature, count_of, fixed
 from features.errors import ContractError, RecordError
 from features.schema import DEFAULT_TIMEZONE, KEY_GROUPS, PARTY_TYPES, split_key_groups
 
@@ -70,15 +71,101 @@ KEY_GROUP_COLUMNS: Final[tuple[str, ...]] = (
     *KEY_GROUP_FEATURES.values(),
     "org_party_present",
 )
+AREA_LEVELS_KEPT: Final = ("village", "town")  # the area windows: the case's village and town
+AREA_KINDS: Final = ("cases", "escalations")
+
+
+def area_feature(level: str, kind: str, days: int) -> str:
+    """The name of an area count; both history paths name their columns with it."""
+    return f"{level}_{kind}_{days}d"
+
+
+def rate_feature(count: str) -> str:
+    return f"{count}_per10k"
+
+
 AREA_COUNT_FEATURES: Final[tuple[str, ...]] = tuple(
-    f"{level}_{kind}_{days}d"
-    for level in ("village", "town")
-    for kind in ("cases", "escalations")
+    area_feature(level, kind, days)
+    for level in AREA_LEVELS_KEPT
+    for kind in AREA_KINDS
     for days in AREA_WINDOWS_DAYS
 )
-AREA_RATE_FEATURES: Final[tuple[str, ...]] = tuple(f"{name}_per10k" for name in AREA_COUNT_FEATURES)
+AREA_RATE_FEATURES: Final[tuple[str, ...]] = tuple(rate_feature(name) for name in AREA_COUNT_FEATURES)
 HISTORY_FEATURES: Final[tuple[str, ...]] = (
     PARTY_FEATURES + KEY_GROUP_COLUMNS + AREA_COUNT_FEATURES + AREA_RATE_FEATURES
+)
+_FAMILY_OF: Final[dict[str, str]] = {
+    "party_prior_escalations_max": "party_escalations",
+    "party_prior_escalations_sum": "party_escalations",
+    "pair_prior_cases_max": "pair_history",
+    "org_party_present": "organisation",
+}
+# An earlier escalation of the same people, or one more 重点人群 person, never lowers the risk.
+_RISING: Final = ("party_prior_escalations_max", "party_prior_escalations_sum", "key_group_persons")
+
+
+def _family(name: str) -> str:
+    if name in _FAMILY_OF:
+        return _FAMILY_OF[name]
+    if name in PARTY_FEATURES:
+        return "party_history"
+    if name in KEY_GROUP_COLUMNS:
+        return "key_groups"
+    return "village_history" if name.startswith("village_") else "town_history"
+
+
+HISTORY_CATALOGUE: Final[tuple[Feature, ...]] = tuple(
+    Feature(name, _family(name), RISES if name in _RISING else 0) for name in HISTORY_FEATURES
+)
+
+
+def _counted(name: str, some: str, none: str) -> Describe:
+    def describe(case: Mapping[str, Any], history: Mapping[str, Any], terms: Any) -> str:
+        n = count_of(history, name)
+        return some.format(n=n) if n > 0 else none
+
+    return describe
+
+
+HISTORY_REASON_FAMILIES: Final[tuple[Family, ...]] = (
+    Family(
+        "party_escalations",
+        "当事人此前民转刑",
+        "party history",
+        _counted(
+            "party_prior_escalations_sum",
+            "当事人此前有{n}起纠纷已转为刑事案件",
+            "当事人此前没有纠纷转为刑事案件",
+        ),
+    ),
+    Family(
+        "party_history",
+        "当事人纠纷史",
+        "party history",
+        _counted("party_prior_cases_sum", "当事人此前已有{n}起纠纷登记", "当事人此前无纠纷登记"),
+    ),
+    Family(
+        "pair_history",
+        "同一双方纠纷史",
+        "party history",
+        _counted("pair_prior_cases_max", "同一双方此前已发生过{n}起纠纷", "双方此前没有登记过纠纷"),
+    ),
+    Family(
+        "key_groups",
+        "重点人群",
+        "key groups",
+        _counted("key_group_persons", "当事人中有{n}名重点人群人员", "当事人中没有重点人群人员"),
+    ),
+    Family(
+        "organisation",
+        "单位当事方",
+        "key groups",
+        _counted("org_party_present", "当事方中有单位", "当事方均为个人"),
+    ),
+    Family(
+        "village_history", "所在村近期情况", "area history", fixed("所在村（社区）近期的纠纷与民转刑情况")
+    ),
+    Family("town_history", "所在镇近期情况", "area history", fixed("所在镇（街道）近期的纠纷与民转刑情况")),
 )
 
 

@@ -19,6 +19,8 @@ from features import area_codes
 from features.errors import RecordError
 from features.history_events import CaseRegistry, EventIndex, pair_key, pair_keys, stable_hash, stable_hashes
 from features.history_schema import (
+    AREA_KINDS,
+    AREA_LEVELS_KEPT,
     AREA_WINDOWS_DAYS,
     HISTORY_FEATURES,
     KEY_GROUP_COLUMNS,
@@ -27,12 +29,13 @@ from features.history_schema import (
     NO_TIME,
     NS_PER_DAY,
     ORGANISATION,
-    PARTY_FEATURES,
     PARTY_WINDOW_DAYS,
     PER_RESIDENTS,
+    area_feature,
     key_group_mask,
     key_group_row,
     population_by_area,
+    rate_feature,
     times_ns,
     timestamp_ns,
 )
@@ -48,7 +51,6 @@ _INDEXES = (
     "town_escalations",
 )
 _AREA_INDEXES = _INDEXES[3:]
-_N_PARTY, _N_KEY = len(PARTY_FEATURES), len(KEY_GROUP_COLUMNS)
 
 
 def _events(
@@ -194,9 +196,11 @@ class HistoryState:
             entry[1] |= key_group_mask(party.get("key_groups"))
             any_org |= ptype == ORGANISATION
         keyed = [(stable_hash(pid), person) for pid, (person, _) in merged.items()]
-        history = self._history_row(t, area, keyed, (self._index,))
-        kg = key_group_row([mask for _, mask in merged.values()], any_org)
-        return dict(zip(HISTORY_FEATURES, history[:_N_PARTY] + kg + history[_N_PARTY:], strict=True))
+        row = self._history_row(t, area, keyed, (self._index,))
+        row |= zip(
+            KEY_GROUP_COLUMNS, key_group_row([mask for _, mask in merged.values()], any_org), strict=True
+        )
+        return {name: row[name] for name in HISTORY_FEATURES}
 
     def features_for(self, cases: pd.DataFrame, parties: pd.DataFrame) -> pd.DataFrame:
         """HISTORY_FEATURES of new cases against the state plus the batch's own earlier records
@@ -209,24 +213,25 @@ class HistoryState:
         }
         starts = table.case_starts()
         keys, persons = party_hash[table.row_party].tolist(), table.row_person.tolist()
-        out = np.empty((len(table), len(HISTORY_FEATURES)))
+        rows = []
         for i in range(len(table)):
             lo, hi = starts[i], starts[i + 1]
-            row = self._history_row(
-                int(table.registered[i]),
-                int(table.area[i]),
-                list(zip(keys[lo:hi], persons[lo:hi], strict=True)),
-                (self._index, overlay),
+            rows.append(
+                self._history_row(
+                    int(table.registered[i]),
+                    int(table.area[i]),
+                    list(zip(keys[lo:hi], persons[lo:hi], strict=True)),
+                    (self._index, overlay),
+                )
             )
-            out[i, :_N_PARTY] = row[:_N_PARTY]
-            out[i, _N_PARTY + _N_KEY :] = row[_N_PARTY:]
-        out[:, _N_PARTY : _N_PARTY + _N_KEY] = table.key_groups
-        return pd.DataFrame(out, index=cases.index, columns=list(HISTORY_FEATURES))
+        out = pd.DataFrame.from_records(rows, index=cases.index, columns=list(HISTORY_FEATURES))
+        out[list(KEY_GROUP_COLUMNS)] = table.key_groups
+        return out.astype("float64")
 
     def _history_row(
         self, t: int, area: int, parties: list[tuple[int, bool]], sources: tuple[dict[str, EventIndex], ...]
-    ) -> list[float]:
-        """PARTY_FEATURES + AREA_COUNT_FEATURES + AREA_RATE_FEATURES of one case."""
+    ) -> dict[str, float]:
+        """PARTY_FEATURES and the area features of one case, by name."""
 
         def below(index: str, key: int, bounds: Sequence[int]) -> list[int]:
             total = [0] * len(bounds)
@@ -234,6 +239,11 @@ class HistoryState:
                 total = [a + b for a, b in zip(total, source[index].below(key, bounds), strict=True)]
             return total
 
+        return self._party_row(t, parties, sources, below) | self._area_row(t, area, below)
+
+    def _party_row(
+        self, t: int, parties: list[tuple[int, bool]], sources: Any, below: Any
+    ) -> dict[str, float]:
         prior, recent, escalations, person_max, last = [], [], [], 0, NO_TIME
         for party, person in parties:
             before_window, before_t = below("party_cases", party, (t - PARTY_WINDOW_DAYS * NS_PER_DAY, t))
@@ -247,41 +257,41 @@ class HistoryState:
             pair_max = math.nan
         else:
             keys = [p for p, _ in parties]
-            pair_max = float(
-                max(
-                    (
-                        below("pair_cases", pair_key(a, b), (t,))[0]
-                        for i, a in enumerate(keys)
-                        for b in keys[i + 1 :]
-                    ),
-                    default=0,
-                )
+            together = (
+                below("pair_cases", pair_key(a, b), (t,))[0]
+                for i, a in enumerate(keys)
+                for b in keys[i + 1 :]
             )
-        row = [
-            float(max(prior, default=0)),
-            float(sum(prior)),
-            float(person_max),
-            float(max(escalations, default=0)),
-            float(sum(escalations)),
-            float(t - last) / NS_PER_DAY if last != NO_TIME else math.nan,
-            pair_max,
-            float(max(recent, default=0)),
-        ]
+            pair_max = float(max(together, default=0))
+        return {
+            "party_prior_cases_max": float(max(prior, default=0)),
+            "party_prior_cases_sum": float(sum(prior)),
+            "party_prior_cases_person_max": float(person_max),
+            "party_prior_escalations_max": float(max(escalations, default=0)),
+            "party_prior_escalations_sum": float(sum(escalations)),
+            "party_days_since_last_case": float(t - last) / NS_PER_DAY if last != NO_TIME else math.nan,
+            "pair_prior_cases_max": pair_max,
+            "party_cases_365d_max": float(max(recent, default=0)),
+        }
 
+    def _area_row(self, t: int, area: int, below: Any) -> dict[str, float]:
         lows = tuple(t - days * NS_PER_DAY for days in AREA_WINDOWS_DAYS)
-        counts, rates = [], []
-        village, town = area_codes.village_key(area), area_codes.town_key(area)
-        for level, key in (("village", village), ("town", town)):
+        out: dict[str, float] = {}
+        keys = {"village": area_codes.village_key(area), "town": area_codes.town_key(area)}
+        for level in AREA_LEVELS_KEPT:
+            key = keys[level]
             residents = self._residents.get(key, math.nan)
-            for kind, hi in (("cases", t), ("escalations", t + 1)):
+            for kind, hi in zip(AREA_KINDS, (t, t + 1), strict=True):  # escalations known at t count
                 if key < 0:
                     values = [math.nan] * len(lows)
                 else:
                     *before_lows, before_hi = below(f"{level}_{kind}", key, (*lows, hi))
                     values = [float(before_hi - n) for n in before_lows]
-                counts += values
-                rates += [v * PER_RESIDENTS / residents for v in values]
-        return row + counts + rates
+                for days, value in zip(AREA_WINDOWS_DAYS, values, strict=True):
+                    name = area_feature(level, kind, days)
+                    out[name] = value
+                    out[rate_feature(name)] = value * PER_RESIDENTS / residents
+        return out
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{name}={len(index)}" for name, index in self._index.items())

@@ -16,9 +16,24 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
+from features.catalogue import RISES, Family, Feature
 from features.checks import as_text_list, require_fitted
 from features.errors import DisputeRiskError
 from features.text_vectorizer import NarrativeVectorizer
+
+TEXT_FEATURE = "text_score"
+# Monotone: the trees may not learn that a narrative's words make it calmer than its score says.
+TEXT_CATALOGUE: tuple[Feature, ...] = (Feature(TEXT_FEATURE, "text", RISES),)
+TEXT_REASON_FAMILIES: tuple[Family, ...] = (
+    Family(
+        "text",
+        "事件简述用词",
+        "narrative",
+        lambda case, history, terms: (
+            f"事件简述中的用词（如“{'”“'.join(terms)}”）" if terms else "事件简述的整体内容"
+        ),
+    ),
+)
 
 
 class NarrativeScore(TransformerMixin, BaseEstimator):

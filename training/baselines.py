@@ -20,6 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MaxAbsScaler
 
+from features.build import CATALOGUE
 from features.errors import DisputeRiskError, NotFittedError
 
 logger = logging.getLogger(__name__)
@@ -34,23 +35,26 @@ _FLAG_RULES: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
     "self_harm": lambda f: f["cue_self_harm"] > 0,
     "repeat_police_calls": lambda f: f["police_calls_before"] >= 2,
     "failed_mediations": lambda f: f["mediation_attempts"] >= 2,
-    "key_group": lambda f: (f["key_group_present"] > 0) | (f["key_group_any"] > 0),
+    "key_group": lambda f: f["key_group_present"] > 0,
     "prior_escalation": lambda f: f["party_prior_escalations_max"] > 0,
     "repeat_disputant": lambda f: f["party_prior_cases_max"] >= 1,
 }
 CHECKLIST_FLAGS: tuple[str, ...] = tuple(_FLAG_RULES)
-CHECKLIST_COLUMNS: tuple[str, ...] = (
-    "cue_threat",
-    "cue_weapon",
-    "cue_physical",
-    "cue_injury",
-    "cue_self_harm",
-    "police_calls_before",
-    "mediation_attempts",
-    "key_group_present",  # features.history's name
-    "key_group_any",  # the name in the issue; either one is enough
-    "party_prior_escalations_max",
-    "party_prior_cases_max",
+# Feature names checked against the catalogue at import: a renamed feature fails here, loudly,
+# instead of silently switching a flag off.
+CHECKLIST_COLUMNS: tuple[str, ...] = CATALOGUE.require(
+    (
+        "cue_threat",
+        "cue_weapon",
+        "cue_physical",
+        "cue_injury",
+        "cue_self_harm",
+        "police_calls_before",
+        "mediation_attempts",
+        "key_group_present",
+        "party_prior_escalations_max",
+        "party_prior_cases_max",
+    )
 )
 
 
@@ -99,8 +103,7 @@ class RedFlagChecklist(BaseEstimator):
             raise DisputeRiskError(f"y must be {len(counts)} values of 0/1, got shape {y_arr.shape}")
         if len(y_arr) == 0:
             raise DisputeRiskError("RedFlagChecklist.fit needs at least one case, got 0")
-        present = set(X.columns) | ({"key_group_present"} if "key_group_any" in X else set())
-        self.missing_columns_ = [c for c in CHECKLIST_COLUMNS if c not in present and c != "key_group_any"]
+        self.missing_columns_ = [c for c in CHECKLIST_COLUMNS if c not in X.columns]
         if self.missing_columns_:
             logger.warning("red-flag checklist: columns missing, read as 0: %s", self.missing_columns_)
         self.base_rate_ = float(y_arr.mean())

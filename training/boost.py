@@ -7,6 +7,8 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
+from features.build import CATALOGUE
+
 
 def default_params(seed: int = 0, *, quick: bool = False) -> dict[str, Any]:
     return {
@@ -31,14 +33,6 @@ def default_params(seed: int = 0, *, quick: bool = False) -> dict[str, Any]:
     }
 
 
-# More of these never lowers the risk: a threat added to a narrative, another 110 call, an earlier
-# escalation of the same people. Without the constraint a tree may learn a dip from noise.
-MONOTONE_PREFIXES = ("cue_", "text_score", "police_calls_before", "party_prior_escalations", "key_group_persons")
-
-
-def monotone_constraints(feature_names: list[str]) -> list[int]:
-    return [1 if name.startswith(MONOTONE_PREFIXES) else 0 for name in feature_names]
-
 
 def fit_booster(
     X_train: Any,
@@ -51,11 +45,12 @@ def fit_booster(
     max_rounds: int = 5000,
     patience: int = 200,
 ) -> lgb.Booster:
-    """Early stopping on validation log-loss; risk may only rise with the signals in ``monotone_features``."""
+    """Early stopping on validation log-loss. The risk may only rise with the features the catalogue
+    marks so (a threat, another 110 call): without the constraint a tree may learn a dip from noise."""
     # LightGBM rejects some characters in feature names (JSON specials); the model keeps its own
     # names in the featurizer, so plain indices are enough here.
     names = [f"f{i}" for i in range(len(feature_names))]
-    params = {**params, "monotone_constraints": monotone_constraints(feature_names)}
+    params = {**params, "monotone_constraints": CATALOGUE.monotone(feature_names)}
     train = lgb.Dataset(X_train, label=y_train, feature_name=names, free_raw_data=True)
     valid = lgb.Dataset(X_valid, label=y_valid, reference=train, free_raw_data=True)
     return lgb.train(

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from features.build import CATALOGUE
 from training.evaluate import Metric, format_metrics_table
 from training.fit import TrainReport
 
@@ -84,14 +85,16 @@ def summary_text(report: TrainReport) -> str:
     return "\n".join(lines)
 
 
-FEATURE_FAMILIES = {
-    "narrative": "jieba words and word pairs of 事件简述 (TF-IDF, vocabulary fitted on the train window)",
-    "escalation cues": "threats, weapons, alcohol, physical conflict, injury, self-harm, separation, damage; negation-aware",
-    "case": "category, source, amount (log, missing flag), parties, people, 110 calls, mediations, registration time",
-    "party history": "earlier cases and escalations of the same parties and pairs, known at registration",
-    "key groups": "重点人群 present among the parties, per tag",
-    "area history": "cases and known escalations in the village and town over 30/90/365 days, per population",
-}
+def feature_groups(names: list[str]) -> dict[str, str]:
+    """The model card's feature section, from the catalogue: per group, its reason families, the
+    number of the model's columns in each, and which may only raise the risk (↑)."""
+    out: dict[str, list[str]] = {}
+    for code, family in CATALOGUE.families.items():
+        columns = [name for name in names if CATALOGUE.family_of(name) == code]
+        if columns:
+            rising = " ↑" if all(CATALOGUE[name].monotone > 0 for name in columns) else ""
+            out.setdefault(family.group, []).append(f"{family.label} ({len(columns)}{rising})")
+    return {group: "; ".join(labels) for group, labels in out.items()}
 
 
 def card_for(report: TrainReport, *, version: str) -> str:
@@ -111,7 +114,7 @@ def card_for(report: TrainReport, *, version: str) -> str:
         horizon_days=report.model.horizon_days,
         windows=windows,
         n_censored=int(report.extra["n_cases"] - report.extra["n_labelled"]),
-        feature_families=FEATURE_FAMILIES,
+        feature_families=feature_groups(list(report.model.featurizer.get_feature_names_out())),
         model_key=MODEL_KEY,
         metrics={name: {k: tuple(m) for k, m in ms.items()} for name, ms in report.metrics.items()},
         auc_differences={name: tuple(d) for name, d in report.comparisons.items()},
