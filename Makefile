@@ -37,10 +37,34 @@ demo: install ## demo data -> validate -> train -> score the held-out weeks -> s
 	$(RISK) score --data $(DEMO_DIR) --recent-days $(HOLDOUT_DAYS) --out $(DEMO_DIR)/scores.csv
 	$(RISK) serve --host $(HOST) --port $(PORT) --demo
 
-test: install ## lint, layer contracts and the whole test suite (PostgreSQL at 127.0.0.1:5432)
+test: install browser-deps ## lint, layer contracts and the whole test suite (PostgreSQL at 127.0.0.1:5432)
 	$(BIN)/ruff check features risk training serving cli tests bench
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
+
+# The browser tests (tests/browser) open and print pages with headless Chromium. Noto CJK draws the
+# Chinese on screen; WenQuanYi Micro Hei (TrueType) is the print font, because Chromium's PDF writer
+# maps the glyphs an OpenType/CFF CJK font shares with radicals (风, 白, 一) to the radicals' code
+# points, so a PDF printed with Noto CJK reads "⻛险" when searched or copied. pdffonts checks the
+# embedding. Installed only when missing, only as root (CI); otherwise say what is missing and go
+# on: the browser tests then skip naming the fix (with CI=true they fail instead).
+BROWSER_DEBS := chromium chromium-driver fonts-noto-cjk fonts-wqy-microhei fontconfig poppler-utils
+.PHONY: browser-deps
+browser-deps: ## headless Chromium, CJK fonts and pdffonts for the browser tests (apt-get as root)
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	fc-list -q "Noto Sans CJK SC" 2>/dev/null || missing="$$missing fonts-noto-cjk"; \
+	fc-list -q "WenQuanYi Micro Hei" 2>/dev/null || missing="$$missing fonts-wqy-microhei"; \
+	command -v pdffonts >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "browser-deps: installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			$(BROWSER_DEBS) >/dev/null; \
+	else \
+		echo "browser-deps: missing$$missing; as root run: apt-get install $(BROWSER_DEBS)" \
+			"(the browser tests skip until then)"; \
+	fi
 
 lint: install ## ruff lint + format check, mypy
 	$(BIN)/ruff check features risk training serving cli tests bench
