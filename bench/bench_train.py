@@ -26,8 +26,10 @@ sys.path.insert(0, str(ROOT))
 
 from features.contract import load_dataset  # noqa: E402
 from features.text import ChineseTokenizer  # noqa: E402
-from training.fit import fit_and_evaluate  # noqa: E402
+from training.fit import fit  # noqa: E402
+from training.judge import ModelKey, judge  # noqa: E402
 from training.labels import as_of_view, horizon_labels  # noqa: E402
+from training.prepare import prepare, resolve_as_of  # noqa: E402
 from training.split import temporal_split  # noqa: E402
 
 
@@ -80,10 +82,12 @@ def main() -> None:
     gen_seconds = demo_data(data, args.cases, args.seed)
 
     started = time.perf_counter()
-    report = fit_and_evaluate(data, n_boot=200)
-    train_seconds = time.perf_counter() - started
-    model = report.model
     dataset = load_dataset(data, write_rejects=False)
+    prepared = prepare(dataset, as_of=resolve_as_of(dataset, None), horizon_days=90)
+    fitted = fit(prepared)
+    judgement = judge(prepared, fitted, n_boot=200)
+    train_seconds = time.perf_counter() - started
+    model = fitted.model
     recent = dataset.cases.sort_values("registered_at").tail(min(20_000, len(dataset.cases)))
     parties = dataset.parties[dataset.parties["case_id"].isin(recent["case_id"])]
     t = time.perf_counter()
@@ -102,14 +106,14 @@ def main() -> None:
         timings[backend] = time.perf_counter() - t
 
     reference = reference_pipeline(data)
-    auc = report.metrics["LightGBM (calibrated)"]["roc_auc"]
+    auc = judgement.metrics[ModelKey.MODEL]["roc_auc"]
     print(f"demo cases: {args.cases:,} (generated in {gen_seconds:.1f} s)" if gen_seconds == gen_seconds else f"demo cases: {args.cases:,} (cached)")
     print(f"{'pipeline':<34}{'seconds':>10}{'test AUC':>10}")
     print(f"{'dispute-risk (history+cues+calib)':<34}{train_seconds:>10.1f}{auc.value:>10.4f}")
     print(f"{'reference (jieba+TF-IDF+LightGBM)':<34}{reference['seconds']:>10.1f}{reference['test_auc']:>10.4f}")
-    if "generator truth (oracle)" in report.metrics:
-        print(f"{'generator truth (oracle)':<34}{'':>10}{report.metrics['generator truth (oracle)']['roc_auc'].value:>10.4f}")
-    print("training stages (s): " + ", ".join(f"{k} {v:.1f}" for k, v in report.seconds.items()))
+    if ModelKey.ORACLE in judgement.metrics:
+        print(f"{'generator truth (oracle)':<34}{'':>10}{judgement.metrics[ModelKey.ORACLE]['roc_auc'].value:>10.4f}")
+    print("training stages (s): " + ", ".join(f"{k} {v:.1f}" for k, v in fitted.seconds.items()))
     print(f"batch scoring: {score_rate:,.0f} cases/s without reasons, {score_rate_reasons:,.0f} cases/s with 3 reasons"
           f" ({len(scored):,} cases)")
     for backend, seconds in timings.items():

@@ -19,13 +19,29 @@ def register(app: typer.Typer) -> None:
 
 def train(
     data: Annotated[Path, typer.Option("--data", help="dataset folder that follows the data contract")],
-    horizon_days: Annotated[int, typer.Option("--horizon-days", help="label: 民转刑 within this many days")] = 90,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="train as of this date (default: the export's last date)")] = None,
-    holdout_days: Annotated[int, typer.Option("--holdout-days", help="leave the export's last N days out (as-of = export date - N)")] = 0,
-    tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", help="MLflow store (default sqlite under models/)")] = None,
-    quick: Annotated[bool, typer.Option("--quick", help="small text vocabulary and fewer rounds (tests, smoke runs)")] = False,
+    horizon_days: Annotated[
+        int, typer.Option("--horizon-days", help="label: 民转刑 within this many days")
+    ] = 90,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="train as of this date (default: the export's last date)")
+    ] = None,
+    holdout_days: Annotated[
+        int,
+        typer.Option("--holdout-days", help="leave the export's last N days out (as-of = export date - N)"),
+    ] = 0,
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option(
+            "--tracking-uri", envvar="MLFLOW_TRACKING_URI", help="MLflow store (default sqlite under models/)"
+        ),
+    ] = None,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="small text vocabulary and fewer rounds (tests, smoke runs)")
+    ] = False,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    no_register: Annotated[bool, typer.Option("--no-register", help="log the run but do not register the model")] = False,
+    no_register: Annotated[
+        bool, typer.Option("--no-register", help="log the run but do not register the model")
+    ] = False,
 ) -> None:
     """Train the escalation model on a contract dataset, evaluate it on a later test window against
     two baselines, write its model card and register it in MLflow (alias champion if none yet)."""
@@ -33,35 +49,41 @@ def train(
     from features.errors import DisputeRiskError
 
     setup_logging()
-    import pandas as pd
-
     from training.report import summary_text
     from training.train import run_training
 
     try:
-        when = pd.Timestamp(as_of) if as_of else None
-        if holdout_days:
-            if when is not None:
-                raise DisputeRiskError("give either --as-of or --holdout-days, not both")
-            from features.contract import load_dataset
-
-            when = load_dataset(data, write_rejects=False).export_date.normalize() - pd.Timedelta(days=holdout_days)
-        report = run_training(data, tracking_uri=tracking_uri, horizon_days=horizon_days, as_of=when,
-                              register=not no_register, quick=quick, seed=seed)
+        result = run_training(
+            data,
+            tracking_uri=tracking_uri,
+            horizon_days=horizon_days,
+            as_of=as_of,
+            holdout_days=holdout_days,
+            register=not no_register,
+            quick=quick,
+            seed=seed,
+        )
     except DisputeRiskError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    typer.echo(summary_text(report))
-    typer.echo(f"model: {report.model_uri}  run: {report.run_id}")
-    typer.echo(f"model card: {report.card_path}")
+    typer.echo(summary_text(result.prepared, result.fitted, result.judgement, result.seconds))
+    typer.echo(f"model: {result.registration.model_uri}  run: {result.registration.run_id}")
+    typer.echo(f"model card: {result.card_path}")
 
 
 def score(
     data: Annotated[Path, typer.Option("--data", help="dataset folder of cases to score (contract)")],
     out: Annotated[Path, typer.Option("--out", help="output file, .csv or .parquet")],
-    model: Annotated[str, typer.Option("--model", help="MLflow model URI")] = "models:/dispute-escalation@champion",
-    history: Annotated[Path | None, typer.Option("--history", help="dataset folder of earlier records (history only)")] = None,
-    recent_days: Annotated[int, typer.Option("--recent-days", help="score only the last N days of --data; earlier rows are history")] = 0,
+    model: Annotated[
+        str, typer.Option("--model", help="MLflow model URI")
+    ] = "models:/dispute-escalation@champion",
+    history: Annotated[
+        Path | None, typer.Option("--history", help="dataset folder of earlier records (history only)")
+    ] = None,
+    recent_days: Annotated[
+        int,
+        typer.Option("--recent-days", help="score only the last N days of --data; earlier rows are history"),
+    ] = 0,
     tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", envvar="MLFLOW_TRACKING_URI")] = None,
 ) -> None:
     """Score a dataset with a registered model: risk, warning level and reasons per case."""
@@ -85,8 +107,12 @@ def score(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     counts = scores["level"].value_counts()
-    typer.echo(f"scored {len(scores):,} cases in {seconds:.1f} s ({len(scores) / max(seconds, 1e-9):,.0f} cases/s); rejected rows: {rejects}")
-    typer.echo("levels: " + ", ".join(f"{lvl} {int(counts.get(lvl, 0))}" for lvl in ("红", "橙", "黄", "蓝", "无")))
+    typer.echo(
+        f"scored {len(scores):,} cases in {seconds:.1f} s ({len(scores) / max(seconds, 1e-9):,.0f} cases/s); rejected rows: {rejects}"
+    )
+    typer.echo(
+        "levels: " + ", ".join(f"{lvl} {int(counts.get(lvl, 0))}" for lvl in ("红", "橙", "黄", "蓝", "无"))
+    )
     typer.echo(f"written: {out}")
     if rejects:
         sys.exit(0)

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from model_factory import TrainedModel, train_session_model
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("DISPUTE_RISK_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
@@ -20,23 +21,13 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small demo export (4,000 cases), generated once per test session."""
-    from training.demo.generate import DemoConfig, generate_demo_data
-
-    out = tmp_path_factory.mktemp("demo") / "data"
-    generate_demo_data(out, DemoConfig(n_cases=4000, seed=11))
-    return out
+def trained(tmp_path_factory: pytest.TempPathFactory) -> TrainedModel:
+    """The session's one real model: trained (quick) on demo data and registered as champion in a
+    throw-away MLflow store (see tests/model_factory.py). Tests that move aliases put them back."""
+    return train_session_model(tmp_path_factory.mktemp("session-model"))
 
 
 @pytest.fixture(scope="session")
-def trained(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path):
-    """A real model trained (quick settings) and registered in a throw-away MLflow store."""
-    from training.train import run_training
-
-    root = tmp_path_factory.mktemp("registry")
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    report = run_training(demo_dir, tracking_uri=f"sqlite:///{root / 'mlflow.db'}", quick=True, models_dir=root)
-    report.extra["tracking_uri"] = f"sqlite:///{root / 'mlflow.db'}"
-    report.extra["root"] = root
-    return report
+def demo_dir(trained: TrainedModel) -> Path:
+    """The demo export the session model was trained on (4,000 cases; its last 60 days unseen)."""
+    return trained.data

@@ -18,10 +18,10 @@ from training.score import score_dataset
 
 
 def test_first_registered_version_becomes_champion(trained) -> None:
-    registry.configure(trained.extra["tracking_uri"])
+    registry.configure(trained.tracking_uri)
     assert registry.champion_version() == trained.version
-    assert trained.card_path is not None and trained.card_path.exists()
-    card = trained.card_path.read_text(encoding="utf-8")
+    assert trained.result.card_path is not None and trained.result.card_path.exists()
+    card = trained.result.card_path.read_text(encoding="utf-8")
     assert f"dispute-escalation {trained.version}" in card and "Intended use" in card
 
 
@@ -46,7 +46,7 @@ def test_champion_loads_in_a_fresh_process_and_scores_contract_input(trained, de
         assert out["risk"].between(0, 1).all() and out["level"].isin(["红", "橙", "黄", "蓝", "无"]).all()
         print("OK", len(out))
     """)
-    env = {**os.environ, "MLFLOW_TRACKING_URI": trained.extra["tracking_uri"], "MLFLOW_DISABLE_TELEMETRY": "true"}
+    env = {**os.environ, "MLFLOW_TRACKING_URI": trained.tracking_uri, "MLFLOW_DISABLE_TELEMETRY": "true"}
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "OK 5" in done.stdout
@@ -56,7 +56,7 @@ def test_risk_score_writes_levels_and_reasons_for_the_recent_weeks(trained, demo
     out = tmp_path / "scores.csv"
     result = CliRunner().invoke(app, [
         "score", "--data", str(demo_dir), "--out", str(out), "--recent-days", "28",
-        "--model", f"models:/dispute-escalation/{trained.version}", "--tracking-uri", trained.extra["tracking_uri"],
+        "--model", f"models:/dispute-escalation/{trained.version}", "--tracking-uri", trained.tracking_uri,
     ])
     assert result.exit_code == 0, result.output
     scores = pd.read_csv(out, dtype={"case_id": str})

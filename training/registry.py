@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,13 +69,22 @@ def input_example(cases: pd.DataFrame, parties: pd.DataFrame, n: int = 2) -> pd.
     nested = parties[parties["case_id"].isin(head["case_id"])].groupby("case_id")
     head["parties"] = [
         json.dumps(
-            nested.get_group(cid).drop(columns=["case_id"]).where(lambda d: d.notna(), None).to_dict("records")
-            if cid in nested.groups else [],
-            ensure_ascii=False, default=str,
+            nested.get_group(cid)
+            .drop(columns=["case_id"])
+            .where(lambda d: d.notna(), None)
+            .to_dict("records")
+            if cid in nested.groups
+            else [],
+            ensure_ascii=False,
+            default=str,
         )
         for cid in head["case_id"]
     ]
-    keep = [c for c in head.columns if c not in ("escalated", "escalated_at", "criminal_charge") and not c.endswith("_raw")]
+    keep = [
+        c
+        for c in head.columns
+        if c not in ("escalated", "escalated_at", "criminal_charge") and not c.endswith("_raw")
+    ]
     head = head[keep]
     head["registered_at"] = head["registered_at"].dt.strftime("%Y-%m-%dT%H:%M:%S+08:00")
     # Optional counts may be empty in a real export: declare them as doubles so NaN passes the schema.
@@ -85,19 +94,28 @@ def input_example(cases: pd.DataFrame, parties: pd.DataFrame, n: int = 2) -> pd.
     return head.reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class Registration:
+    """Where a run's model was logged and, if registered, its version."""
+
+    run_id: str
+    model_uri: str
+    version: str | None
+
+
 def log_and_register(
     model: EscalationModel,
     *,
     example: pd.DataFrame,
     params: dict[str, Any],
     metrics: dict[str, float],
-    artifacts: dict[str, str],
     register: bool = True,
     set_champion_if_missing: bool = True,
     aliases: tuple[str, ...] = (),
     tags: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """Log one training run and register its model. Returns run id, model URI and version."""
+) -> Registration:
+    """Log one training run with its model, and register the model (version tags from ``tags``).
+    Artifacts that name the version (the model card) are added afterwards with ``log_texts``."""
     import mlflow
     from mlflow import MlflowClient
 
@@ -107,11 +125,6 @@ def log_and_register(
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v == v})  # NaN is skipped
         if tags:
             mlflow.set_tags(tags)
-        with tempfile.TemporaryDirectory() as tmp:
-            for name, text in artifacts.items():
-                path = Path(tmp) / name
-                path.write_text(text, encoding="utf-8")
-                mlflow.log_artifact(str(path))
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=model,
@@ -119,20 +132,27 @@ def log_and_register(
             pip_requirements=PIP_REQUIREMENTS,
             registered_model_name=model.name if register else None,
         )
-    out: dict[str, Any] = {"run_id": run.info.run_id, "model_uri": info.model_uri, "version": None}
-    if register:
-        client = MlflowClient()
-        version = str(info.registered_model_version)
-        out["version"] = version
-        out["model_uri"] = f"models:/{model.name}/{version}"
-        for key, value in (tags or {}).items():
-            client.set_model_version_tag(model.name, version, key, value)
-        for alias in aliases:
-            client.set_registered_model_alias(model.name, alias, version)
-        if set_champion_if_missing and champion_version(model.name) is None:
-            client.set_registered_model_alias(model.name, CHAMPION, version)
-            log.info("no champion yet: version %s of %s is now %s", version, model.name, CHAMPION)
-    return out
+    if not register:
+        return Registration(run.info.run_id, info.model_uri, None)
+    client = MlflowClient()
+    version = str(info.registered_model_version)
+    for key, value in (tags or {}).items():
+        client.set_model_version_tag(model.name, version, key, value)
+    for alias in aliases:
+        client.set_registered_model_alias(model.name, alias, version)
+    if set_champion_if_missing and champion_version(model.name) is None:
+        client.set_registered_model_alias(model.name, CHAMPION, version)
+        log.info("no champion yet: version %s of %s is now %s", version, model.name, CHAMPION)
+    return Registration(run.info.run_id, f"models:/{model.name}/{version}", version)
+
+
+def log_texts(run_id: str, texts: dict[str, str]) -> None:
+    """Add text artifacts (file name -> content) to a finished run."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    for name, text in texts.items():
+        client.log_text(run_id, text, name)
 
 
 def champion_version(name: str = MODEL_NAME) -> str | None:

@@ -13,7 +13,6 @@ from typing import Any
 import pandas as pd
 
 GOLDEN_FILE = Path(__file__).with_name("golden.json")
-DEMO_CASES, DEMO_SEED, HOLDOUT_DAYS = 4000, 11, 60
 N_HELD_OUT = 60
 
 # Hand-written cases for the hard flags and the 其他 mapping (registered after the holdout cut).
@@ -28,10 +27,6 @@ _EXTRA = (
     ("G-injury", "双方在田间发生推搡厮打，申请人头部受伤流血送医。", {}),
     ("G-unseen", "因快递丢失与驿站发生争执。", {"category": "快递纠纷", "source": "微信小程序"}),
 )
-
-
-def training_as_of(cases: pd.DataFrame) -> pd.Timestamp:
-    return cases["registered_at"].max().normalize() - pd.Timedelta(days=HOLDOUT_DAYS)
 
 
 def held_out(
@@ -135,11 +130,11 @@ def batch_results(model: Any, cases: pd.DataFrame, parties: pd.DataFrame) -> lis
     ]
 
 
-def metrics_of(report: Any) -> dict[str, Any]:
+def metrics_of(result: Any) -> dict[str, Any]:
     return {
-        "thresholds": dict(report.thresholds),
-        "windows": report.windows,
-        "test": {name: {k: float(m.value) for k, m in ms.items()} for name, ms in report.metrics.items()},
+        "thresholds": dict(result.model.thresholds),
+        "windows": {name: dict(window) for name, window in result.prepared.windows.items()},
+        "test": {str(key): {k: float(m.value) for k, m in ms.items()} for key, ms in result.judgement.metrics.items()},
     }
 
 
@@ -157,8 +152,8 @@ def read() -> dict[str, Any]:
     return json.loads(GOLDEN_FILE.read_text(encoding="utf-8"))
 
 
-def compute(root: Path) -> dict[str, Any]:
-    """Generate, train (as of the holdout cut), register, then score through the API and the batch."""
+def compute(trained: Any, root: Path) -> dict[str, Any]:
+    """Score the held-out cases of the session model's data through the API and the batch path."""
     from fastapi.testclient import TestClient
 
     from features.contract import load_dataset
@@ -166,20 +161,14 @@ def compute(root: Path) -> dict[str, Any]:
     from serving.auth import create_key
     from serving.settings import Settings
     from training import registry
-    from training.demo.generate import DemoConfig, generate_demo_data
-    from training.train import run_training
 
-    data = root / "data"
-    generate_demo_data(data, DemoConfig(n_cases=DEMO_CASES, seed=DEMO_SEED))
-    dataset = load_dataset(data, write_rejects=False)
-    as_of = training_as_of(dataset.cases)
-    tracking = f"sqlite:///{root / 'mlflow.db'}"
-    report = run_training(data, tracking_uri=tracking, quick=True, as_of=as_of, models_dir=root)
-    cases, parties = held_out(dataset.cases, dataset.parties, as_of)
+    dataset = load_dataset(trained.data, write_rejects=False)
+    cases, parties = held_out(dataset.cases, dataset.parties, trained.as_of)
     bodies = api_bodies(cases, parties)
     settings = Settings(
-        mlflow_tracking_uri=tracking,
+        mlflow_tracking_uri=trained.tracking_uri,
         database_url=f"sqlite:///{root / 'queue.db'}",
+        model_uri=f"models:/{trained.model.name}/{trained.version}",
         model_reload_seconds=0,
         feed_history=False,
         log_json=False,
@@ -190,6 +179,6 @@ def compute(root: Path) -> dict[str, Any]:
             key, _ = create_key(session, role="intake", name="golden", area_code=None, now=datetime.now(UTC))
             session.commit()
         api = api_results(client, {"Authorization": f"Bearer {key}"}, bodies)
-    registry.configure(tracking)
-    model = registry.load_escalation_model(f"models:/{report.model.name}/{report.version}")
-    return {"metrics": metrics_of(report), "api": api, "batch": batch_results(model, cases, parties)}
+    registry.configure(trained.tracking_uri)
+    model = registry.load_escalation_model(f"models:/{trained.model.name}/{trained.version}")
+    return {"metrics": metrics_of(trained.result), "api": api, "batch": batch_results(model, cases, parties)}

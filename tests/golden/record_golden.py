@@ -7,10 +7,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1])]
 
 from golden_cases import compute, write  # noqa: E402
+from model_factory import train_session_model  # noqa: E402
 
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as tmp:
-        write(compute(Path(tmp)))
+        write(compute(train_session_model(Path(tmp)), Path(tmp)))

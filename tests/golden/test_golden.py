@@ -16,8 +16,8 @@ RISK_TOLERANCE = 1e-9
 
 
 @pytest.fixture(scope="module")
-def now_and_then(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any]]:
-    return compute(Path(tmp_path_factory.mktemp("golden"))), read()
+def now_and_then(trained, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any]]:
+    return compute(trained, Path(tmp_path_factory.mktemp("golden"))), read()
 
 
 def _close(a: float, b: float, tolerance: float) -> bool:

@@ -26,24 +26,10 @@ class Registry:
     root: Path
 
 
-def train_and_register(root: Path, *, seed: int = 0) -> Any:
-    """Demo data (3000 cases) -> quick training -> registered version (champion if none)."""
-    from training.demo.generate import DemoConfig, generate_demo_data
-    from training.train import run_training
-
-    data = root / f"data-{seed}"
-    if not data.exists():
-        generate_demo_data(data, DemoConfig(n_cases=3000, seed=seed))
-    return run_training(
-        data, tracking_uri=f"sqlite:///{root / 'mlflow.db'}", quick=True, seed=seed, models_dir=root
-    )
-
-
 @pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
-    root = tmp_path_factory.mktemp("mlflow")
-    report = train_and_register(root)
-    return Registry(f"sqlite:///{root / 'mlflow.db'}", str(report.version), root)
+def registry(trained) -> Registry:
+    """The session model's MLflow store, as the serving tests read it."""
+    return Registry(trained.tracking_uri, trained.version, trained.root)
 
 
 @pytest.fixture
