@@ -8,13 +8,10 @@ module needs no MLflow import; serving and batch scoring load it back and call
 
 from __future__ import annotations
 
-import copy
 import math
-import threading
-import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -28,15 +25,13 @@ from risk.reasons import LOWERS, RAISES, ReasonIndex, describe
 from risk.tree_shap import tree_shap_for
 
 MODEL_NAME = "dispute-escalation"
-# HistoryState is not thread-safe. The lock is module-level, not an attribute: MLflow wraps the
-# model with functools.wraps, which copies the instance __dict__ into what it pickles.
-_HISTORY_LOCK = threading.Lock()
-# Updates of the history go to a second copy first, which then replaces the one being read, so a
-# reader never waits for an update (one takes milliseconds; now and then it re-sorts an index,
-# ~0.1 s): see EscalationModel.observe_many. One writer at a time; the copies are per model
-# (weak keys: nothing of them is pickled with the model).
-_WRITER_LOCK = threading.Lock()
-_SPARE_HISTORY: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+class HistoryReader(Protocol):
+    """What scoring reads of an as-of history: ``HistoryState`` itself, or serving's live history
+    (which adds its own locking around the same call)."""
+
+    def features_one(self, case: Mapping[str, Any], parties: Sequence[Mapping[str, Any]]) -> dict[str, float]: ...
 
 
 @dataclass(frozen=True)
@@ -88,10 +83,15 @@ class EscalationModel:
 
     # ---- single case (the intake API) -------------------------------------------------------
     def score_case(
-        self, case: Mapping[str, Any], parties: Sequence[Mapping[str, Any]], *, n_reasons: int = 3
+        self,
+        case: Mapping[str, Any],
+        parties: Sequence[Mapping[str, Any]],
+        *,
+        history: HistoryReader | None = None,
+        n_reasons: int = 3,
     ) -> ScoredCase:
-        with _HISTORY_LOCK:  # the history state is not thread-safe; a read is ~0.05 ms
-            history = self.history.features_one(case, parties)
+        """Score one normalised case against ``history`` (default: what the model knew at training)."""
+        history = (history if history is not None else self.history).features_one(case, parties)
         X = self.featurizer.transform_one(case, history)
         contrib = self.contributions_one(X)
         # pred_contrib sums to the raw margin, so one call gives both the score and its reasons.
@@ -120,63 +120,7 @@ class EscalationModel:
         """Build what the single-case path builds on first use (the tree tables), so the first
         request after a (re)load does not pay for it."""
         tree_shap_for(self.booster)
-        with _WRITER_LOCK:
-            self._spare_history()
         return self
-
-    def observe(self, case: Mapping[str, Any], parties: Sequence[Mapping[str, Any]]) -> None:
-        """Remember a scored case so that later cases of the same people and area see it."""
-        self.observe_many([case], [parties])
-
-    def observe_many(
-        self, cases: Sequence[Mapping[str, Any]], parties: Sequence[Sequence[Mapping[str, Any]]]
-    ) -> None:
-        """Remember many scored cases in one update (one history update per batch, not per case).
-
-        The batch goes into a spare copy of the history first; the copy then replaces the state
-        that ``score_case`` reads (a swap under the lock) and the replaced state gets the batch
-        too, becoming the spare. Readers so wait for a reference swap, never for an update.
-        Without a spare (one could not be made) the update runs under the lock, as a reader."""
-        rows = [
-            dict(p) | {"case_id": c["case_id"]}
-            for c, people in zip(cases, parties, strict=True)
-            for p in people
-        ]
-        party_frame = pd.DataFrame(
-            rows, columns=["case_id", "party_id", "role", "party_type", "gender", "age", "key_groups"]
-        )
-        party_frame["key_groups"] = party_frame["key_groups"].fillna("").astype(str)
-        case_frame_ = pd.DataFrame([dict(c) for c in cases])
-        case_frame_["registered_at"] = pd.to_datetime(case_frame_["registered_at"]).astype("datetime64[ns]")
-        with _WRITER_LOCK:
-            spare = self._spare_history()
-            if spare is None:
-                with _HISTORY_LOCK:
-                    self.history.update(case_frame_, party_frame)
-                return
-            try:
-                spare.update(case_frame_, party_frame)
-            except Exception:
-                _SPARE_HISTORY.pop(self, None)  # it may hold part of the batch: made anew next time
-                raise
-            with _HISTORY_LOCK:
-                replaced, self.history = self.history, spare
-            _SPARE_HISTORY.pop(self, None)
-            replaced.update(case_frame_, party_frame)  # cannot fail where the same update just passed
-            _SPARE_HISTORY[self] = replaced
-
-    def _spare_history(self) -> Any:
-        """The spare copy of the history (made on first use; None if it cannot be copied)."""
-        spare = _SPARE_HISTORY.get(self)
-        if spare is None and not self.__dict__.get("_no_spare_history", False):
-            with _HISTORY_LOCK:
-                try:
-                    spare = copy.deepcopy(self.history)
-                except Exception:
-                    self._no_spare_history = True
-                    return None
-            _SPARE_HISTORY[self] = spare
-        return spare
 
     # ---- batches (risk score, the pyfunc) ------------------------------------------------------
     def score(

@@ -6,7 +6,6 @@ Pure (numpy only): it reads a LightGBM booster's ``dump_model()`` and never impo
 from __future__ import annotations
 
 import math
-import threading
 import weakref
 from typing import Any
 
@@ -188,22 +187,23 @@ class TreeShap:
         return out
 
 
-# Per booster, built on first use; weak keys: nothing of it is pickled with the model.
+# Per booster, built on first use; weak keys: nothing of it is pickled with the model. No lock:
+# two threads that miss at once both build the same tables and one result is kept, a waste of a
+# few ms once per model, never a wrong answer (a dict assignment is atomic).
 _BUILT: weakref.WeakKeyDictionary[Any, TreeShap | None] = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
 
 
 def tree_shap_for(booster: Any) -> TreeShap | None:
+    """The booster's tables, or None when its trees need LightGBM's own pred_contrib."""
     try:
         return _BUILT[booster]
     except KeyError:
         pass
     except TypeError:  # cannot be weakly referenced: the booster's own pred_contrib
         return None
-    with _LOCK:
-        if booster not in _BUILT:
-            try:
-                _BUILT[booster] = TreeShap.build(booster) if hasattr(booster, "dump_model") else None
-            except Exception:  # anything unexpected in the dump: the booster's own pred_contrib
-                _BUILT[booster] = None
-        return _BUILT[booster]
+    try:
+        built = TreeShap.build(booster) if hasattr(booster, "dump_model") else None
+    except Exception:  # anything unexpected in the dump: the booster's own pred_contrib
+        built = None
+    _BUILT[booster] = built
+    return built

@@ -1,7 +1,7 @@
 """Feeding scored cases into the model's as-of history, off the request path and in batches.
 
-``EscalationModel.observe_many`` costs ~2.3 ms a call plus ~0.03 ms a case: one case at a time
-it would cost more CPU than scoring the case did. So the scoring route only enqueues, and one
+``LiveHistory.observe_many`` has a fixed cost per call (a history update, then the swap) and a
+small one per case: one case at a time it would cost more CPU than scoring the case did. So the scoring route only enqueues, and one
 thread applies what has accumulated, waiting up to ``linger`` seconds after the first case so
 that a busy server applies tens of cases per call. The next case of the same people sees the
 earlier one once it is applied, normally within ``linger`` (0.1 s).
@@ -18,12 +18,13 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from serving.live_history import LiveHistory
 from serving.logging_config import exception_summary
 from serving.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
-Observation = tuple[Any, Mapping[str, Any], Sequence[Mapping[str, Any]]]  # (model, case, parties)
+Observation = tuple[LiveHistory, Mapping[str, Any], Sequence[Mapping[str, Any]]]  # (history, case, parties)
 
 
 class HistoryFeeder:
@@ -40,9 +41,9 @@ class HistoryFeeder:
         self._thread = threading.Thread(target=self._run, name="history-feeder", daemon=True)
         self._thread.start()
 
-    def submit(self, model: Any, case: Mapping[str, Any], parties: Sequence[Mapping[str, Any]]) -> None:
+    def submit(self, history: LiveHistory, case: Mapping[str, Any], parties: Sequence[Mapping[str, Any]]) -> None:
         try:
-            self._queue.put_nowait((model, case, parties))
+            self._queue.put_nowait((history, case, parties))
         except queue.Full:
             self.metrics.history_dropped.inc()
 
@@ -83,25 +84,14 @@ class HistoryFeeder:
                 return
 
     def _apply(self, observations: list[Observation]) -> None:
-        # A reload may leave observations for the old model in the queue: each goes to its own.
-        by_model: dict[int, list[Observation]] = {}
+        # A reload may leave observations for the old model's history in the queue: each goes to its own.
+        by_history: dict[int, list[Observation]] = {}
         for o in observations:
-            by_model.setdefault(id(o[0]), []).append(o)
-        for group in by_model.values():
-            model = group[0][0]
-            many = getattr(model, "observe_many", None)
-            calls = (
-                [(many, [c for _, c, _ in group], [p for _, _, p in group])]
-                if many is not None
-                else [(model.observe, c, p) for _, c, p in group]
-            )
-            for fn, cases, parties in calls:
-                try:
-                    fn(cases, parties)
-                except Exception as exc:  # the history misses these cases; scoring goes on
-                    log.error(
-                        "could not add scored cases to the model's history",
-                        extra={"error": exception_summary(exc)},
-                    )
-                    continue
-                self.metrics.history_observed.inc(len(cases) if many is not None else 1)
+            by_history.setdefault(id(o[0]), []).append(o)
+        for group in by_history.values():
+            try:
+                group[0][0].observe_many([c for _, c, _ in group], [p for _, _, p in group])
+            except Exception as exc:  # the history misses these cases; scoring goes on
+                log.error("could not add scored cases to the live history", extra={"error": exception_summary(exc)})
+                continue
+            self.metrics.history_observed.inc(len(group))

@@ -16,6 +16,7 @@ from typing import Any
 
 from risk.model import MODEL_NAME, EscalationModel, unwrap_pyfunc
 from serving.errors import ModelUnavailable
+from serving.live_history import LiveHistory
 from serving.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class ModelLoadError(RuntimeError):
 @dataclass(frozen=True)
 class LoadedModel:
     model: EscalationModel
+    history: LiveHistory  # what this model scores against: its history as trained, plus intake since
     name: str
     version: str | None
     uri: str
@@ -94,16 +96,15 @@ class ModelStore:
                     return self.current
                 mlflow.set_tracking_uri(self.settings.mlflow_tracking_uri)
                 model = unwrap_escalation_model(mlflow.pyfunc.load_model(uri))
-                warm = getattr(model, "warm", None)
-                if warm is not None:  # the single-case path's tables, built before the first request
-                    warm()
+                model.warm()  # the single-case path's tables, built before the first request
+                history = LiveHistory(model.history).warm()
             except Exception as exc:  # any failure: keep serving what we have, report why
                 reason = f"cannot load {self.target_uri} from {self.settings.mlflow_tracking_uri}: {exc}"
                 if self.current is None:
                     self.error = reason
                 log.error("model load failed", extra={"model_uri": self.target_uri, "reason": str(exc)[:500]})
                 raise ModelLoadError(reason) from exc
-            loaded = LoadedModel(model, name, version, uri, datetime.now(UTC))
+            loaded = LoadedModel(model, history, name, version, uri, datetime.now(UTC))
             previous, self.current, self.error = self.current, loaded, None
         log.info(
             "model loaded",

@@ -63,14 +63,15 @@ def test_model_survives_a_pickle_round_trip_unchanged(trained, recent) -> None:
 
 
 def test_single_case_path_matches_the_batch_path(trained, recent) -> None:
-    model = copy.deepcopy(trained.model)
+    model = trained.model
+    history = copy.deepcopy(model.history)
     cases, parties = recent
     batch = model.score(cases, parties, n_reasons=0).set_index("case_id")["risk"]
     # The API scores cases one by one and remembers each; the batch sees the same history.
     for case in cases.to_dict("records"):
         people = _parties_of(parties, case["case_id"])
-        assert model.score_case(case, people).risk == pytest.approx(batch[case["case_id"]], rel=1e-5)
-        model.observe(case, people)
+        assert model.score_case(case, people, history=history).risk == pytest.approx(batch[case["case_id"]], rel=1e-5)
+        history.update(pd.DataFrame([case]), pd.DataFrame([{**p, "case_id": case["case_id"]} for p in people]))
 
 
 def test_scores_come_with_levels_and_plain_chinese_reasons(trained, recent) -> None:
