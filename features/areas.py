@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from features import area_codes
-from features.errors import ContractError
+from features.errors import ContractError, RecordError
 from features.fields import Invalid, Number
 from features.readers import RawTable, read_file
 from features.records import check_area
@@ -185,7 +185,7 @@ class AreaTree:
         try:
             return self._index[code]
         except KeyError:
-            raise KeyError(f"unknown area code {code!r}") from None
+            raise RecordError("area_code", code, "is not in the area table") from None
 
     def __contains__(self, code: object) -> bool:
         return code in self._index

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
 from features.catalogue import Catalogue
+from features.checks import require_fitted
 from features.cues import CUE_CATALOGUE, CUE_REASON_FAMILIES, CueFlags
 from features.errors import DisputeRiskError
 from features.history_schema import HISTORY_CATALOGUE, HISTORY_FEATURES, HISTORY_REASON_FAMILIES
@@ -83,14 +83,14 @@ class CaseFeaturizer(TransformerMixin, BaseEstimator):
         return self._matrix(X, texts, text_column)
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
-        check_is_fitted(self, "feature_names_")
+        require_fitted(self, "feature_names_")
         _require_columns(X)
         texts = _normalised(X)
         return self._matrix(X, texts, self.text_.transform(texts) if self.text_ is not None else None)
 
     def transform_one(self, case: Mapping[str, Any], history: Mapping[str, float]) -> np.ndarray:
         """The intake fast path: one case as a mapping, its history features as a mapping -> (1, F)."""
-        check_is_fitted(self, "feature_names_")
+        require_fitted(self, "feature_names_")
         text = normalise_text(str(case.get("narrative", "")))
         values = self.cues_.transform_one(text, normalised=True)
         values += [history.get(name, np.nan) for name in HISTORY_FEATURES]
@@ -100,7 +100,7 @@ class CaseFeaturizer(TransformerMixin, BaseEstimator):
 
     def without_text(self) -> CaseFeaturizer:
         """A copy that drops the text score (used when validation says the words do not help)."""
-        check_is_fitted(self, "feature_names_")
+        require_fitted(self, "feature_names_")
         other = copy.deepcopy(self)
         other.use_text = False
         other.text_ = None
@@ -113,7 +113,7 @@ class CaseFeaturizer(TransformerMixin, BaseEstimator):
         return self.text_.top_terms(normalise_text(narrative), k)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        check_is_fitted(self, "feature_names_")
+        require_fitted(self, "feature_names_")
         return self.feature_names_
 
     def _matrix(self, X: pd.DataFrame, texts: list[str], text_column: np.ndarray | None) -> np.ndarray:

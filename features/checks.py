@@ -1,4 +1,4 @@
-"""Input and fitted-state checks shared by the text transformers (CueFlags, NarrativeVectorizer)."""
+"""Checks every estimator shares: its input texts, its labels, and whether it was fitted."""
 
 from __future__ import annotations
 
@@ -29,6 +29,19 @@ def as_text_list(X: Any, owner: str) -> list[str]:
         if not isinstance(value, str):
             raise DisputeRiskError(f"{owner}: every narrative must be a str, got {type(value).__name__}")
     return texts
+
+
+def check_labels(y: object, n: int, name: str = "y") -> np.ndarray:
+    """``n`` outcome labels, each 0 or 1, as floats: the one label check of every estimator.
+
+    >>> check_labels([0, 1, 1], 3).tolist()
+    [0.0, 1.0, 1.0]
+    """
+    y_arr = np.asarray(y)
+    if y_arr.shape != (n,) or not np.isin(y_arr, (0, 1)).all():
+        shown = np.unique(y_arr)[:5].tolist() if y_arr.size else []
+        raise DisputeRiskError(f"{name} must be {n} values of 0/1, got shape {y_arr.shape} with values {shown}")
+    return y_arr.astype(float)
 
 
 def require_fitted(estimator: Any, attribute: str) -> None:

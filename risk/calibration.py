@@ -13,7 +13,8 @@ from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
 from sklearn.model_selection import StratifiedKFold
 
-from features.errors import DisputeRiskError, NotFittedError
+from features.checks import check_labels, require_fitted
+from features.errors import DisputeRiskError
 
 EPS = 1e-6  # a dispute is never certain either way: calibrated risks stay in [EPS, 1 - EPS]
 METHODS = ("isotonic", "sigmoid", "auto")
@@ -26,13 +27,6 @@ def check_scores(scores: object, name: str = "scores") -> np.ndarray:
     if not (np.isfinite(s).all() and (s >= 0).all() and (s <= 1).all()):
         raise DisputeRiskError(f"{name} must be in [0, 1], got min {np.nanmin(s)} max {np.nanmax(s)}")
     return s
-
-
-def check_labels(y: object, n: int) -> np.ndarray:
-    y_arr = np.asarray(y)
-    if y_arr.shape != (n,) or not np.isin(y_arr, (0, 1)).all():
-        raise DisputeRiskError(f"y must be {n} values of 0/1, got shape {y_arr.shape}")
-    return y_arr.astype(float)
 
 
 def _logit(s: np.ndarray) -> np.ndarray:
@@ -133,8 +127,7 @@ class ProbabilityCalibrator(BaseEstimator):
         return {method: float(np.mean(values)) for method, values in losses.items()}
 
     def predict(self, scores: object) -> np.ndarray:
-        if not hasattr(self, "method_"):
-            raise NotFittedError("ProbabilityCalibrator must be fitted before predict")
+        require_fitted(self, "method_")
         s = check_scores(scores)
         if self.method_ == "isotonic":
             p = np.interp(s, self.knots_x_, self.knots_y_)

@@ -18,6 +18,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from features.build import CaseFeaturizer, case_frame
+from features.errors import DisputeRiskError
 from features.history import HISTORY_FEATURES, HistoryState
 from features.records import nested_tables
 from risk.levels import check_thresholds, level_for, levels_for
@@ -199,6 +200,10 @@ class EscalationModel:
         return tuple(picked)
 
 
+class NotAnEscalationModel(DisputeRiskError):
+    """A registered model that is not this project's EscalationModel."""
+
+
 def unwrap_pyfunc(pyfunc_model: Any) -> EscalationModel:
     """The EscalationModel inside a loaded MLflow pyfunc (duck-typed: no MLflow import here).
 
@@ -213,7 +218,7 @@ def unwrap_pyfunc(pyfunc_model: Any) -> EscalationModel:
             break
         inner = getattr(inner, attr, inner)
     if not isinstance(inner, EscalationModel):
-        raise TypeError(f"the loaded model does not hold an EscalationModel (found {type(inner).__name__})")
+        raise NotAnEscalationModel(f"the loaded model does not hold an EscalationModel (found {type(inner).__name__})")
     return inner
 
 

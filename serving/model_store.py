@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from risk.model import MODEL_NAME, EscalationModel, unwrap_pyfunc
+from risk.model import MODEL_NAME, EscalationModel, NotAnEscalationModel, unwrap_pyfunc
 from serving.errors import ModelUnavailable
 from serving.live_history import LiveHistory
 from serving.settings import Settings
@@ -44,7 +44,7 @@ def unwrap_escalation_model(pyfunc_model: Any) -> EscalationModel:
     (the unwrapping itself lives beside the model, in ``risk.model.unwrap_pyfunc``)."""
     try:
         return unwrap_pyfunc(pyfunc_model)
-    except TypeError as exc:
+    except NotAnEscalationModel as exc:
         raise ModelLoadError(
             f"the registered model is not an EscalationModel logged as a pyfunc callable: {exc}"
         ) from exc

@@ -9,7 +9,7 @@ import pytest
 from contract_factory import AREA_ROWS, CITY, COUNTY, TOWN, VILLAGE, VILLAGE_2, write_table
 
 from features.areas import AreaTree, load_area_codes
-from features.errors import ContractError
+from features.errors import ContractError, RecordError
 
 
 def _tree(rows=AREA_ROWS) -> AreaTree:
@@ -37,8 +37,8 @@ def test_tree_lookups() -> None:
     assert tree.population(COUNTY) == 1258739 and tree.population(TOWN) is None
 
 
-def test_unknown_code_is_a_key_error_naming_it() -> None:
-    with pytest.raises(KeyError, match="999999999999"):
+def test_unknown_code_is_a_record_error_naming_it() -> None:
+    with pytest.raises(RecordError, match="area_code: is not in the area table, got '999999999999'"):
         _tree().ancestors("999999999999")
 
 

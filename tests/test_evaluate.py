@@ -110,7 +110,7 @@ def test_ties_at_the_cut_count_pro_rata_whatever_the_row_order():
 def test_evaluate_rejects_probabilities_outside_unit_interval():
     with pytest.raises(DisputeRiskError, match=r"p must be probabilities in \[0, 1\]"):
         evaluate([0, 1], [0.2, 1.3])
-    with pytest.raises(DisputeRiskError, match="y must be 0/1"):
+    with pytest.raises(DisputeRiskError, match=r"y must be 2 values of 0/1, got shape \(2,\) with values \[0, 2\]"):
         evaluate([0, 2], [0.2, 0.3])
 
 

@@ -21,7 +21,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MaxAbsScaler
 
 from features.build import CATALOGUE
-from features.errors import DisputeRiskError, NotFittedError
+from features.checks import check_labels, require_fitted
+from features.errors import DisputeRiskError
 
 logger = logging.getLogger(__name__)
 
@@ -98,9 +99,7 @@ class RedFlagChecklist(BaseEstimator):
         if not self.smoothing >= 0:
             raise DisputeRiskError(f"smoothing must be >= 0, got {self.smoothing}")
         counts = self.decision_function(X)
-        y_arr = np.asarray(y)
-        if y_arr.shape != counts.shape or not np.isin(y_arr, (0, 1)).all():
-            raise DisputeRiskError(f"y must be {len(counts)} values of 0/1, got shape {y_arr.shape}")
+        y_arr = check_labels(y, len(counts))
         if len(y_arr) == 0:
             raise DisputeRiskError("RedFlagChecklist.fit needs at least one case, got 0")
         self.missing_columns_ = [c for c in CHECKLIST_COLUMNS if c not in X.columns]
@@ -121,8 +120,7 @@ class RedFlagChecklist(BaseEstimator):
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """(n, 2) like sklearn: column 1 is the probability of escalation."""
-        if not hasattr(self, "probability_by_count_"):
-            raise NotFittedError("RedFlagChecklist must be fitted before predict_proba")
+        require_fitted(self, "probability_by_count_")
         p = self.probability_by_count_[self.decision_function(X)]
         return np.column_stack([1 - p, p])
 

@@ -20,8 +20,9 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from features.checks import check_labels
 from features.errors import DisputeRiskError
-from risk.calibration import EPS, METHODS, ProbabilityCalibrator, check_labels, check_scores
+from risk.calibration import EPS, METHODS, ProbabilityCalibrator, check_scores
 from risk.levels import NONE, WARNING_LEVELS, check_thresholds
 
 logger = logging.getLogger(__name__)

@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from features.checks import check_labels
 from features.errors import DisputeRiskError
 
 DEFAULT_TOP_FRACTIONS: tuple[float, ...] = (0.01, 0.05, 0.10)
@@ -47,8 +48,7 @@ def _check(y: object, p: object) -> tuple[np.ndarray, np.ndarray]:
         )
     if len(y_arr) == 0:
         raise DisputeRiskError("y and p must hold at least one case, got 0")
-    if not np.isin(y_arr, (0, 1)).all():
-        raise DisputeRiskError(f"y must be 0/1, got values {np.unique(y_arr)[:5].tolist()}")
+    y_arr = check_labels(y_arr, len(y_arr))
     if not (np.isfinite(p_arr).all() and (p_arr >= 0).all() and (p_arr <= 1).all()):
         raise DisputeRiskError(
             f"p must be probabilities in [0, 1], got min {np.nanmin(p_arr)} max {np.nanmax(p_arr)}"
