@@ -100,7 +100,19 @@ def _read_population(path: Path) -> pd.Series:
 
 class AreaTree:
     """Lookups over an area hierarchy. An area whose parent is empty or not in the table is a root
-    (the NBS file has no province rows, so its cities are roots). Build with ``from_frame``."""
+    (the NBS file has no province rows, so its cities are roots). Build with ``from_frame``.
+
+    >>> tree = AreaTree.from_frame(pd.DataFrame({
+    ...     "area_code": ["320612000000", "320612001000", "320612001001"],
+    ...     "name": ["通州区", "金沙街道", "东市社区"],
+    ...     "level": ["county", "town", "village"],
+    ...     "parent_code": ["320600000000", "320612000000", "320612001000"],
+    ... }))
+    >>> tree.ancestors("320612001001"), tree.ancestor_at("320612001001", "town")
+    (['320612001000', '320612000000'], '320612001000')
+    >>> tree.is_within("320612001001", "320612000000"), tree.descendants("320612000000")
+    (True, ['320612001000', '320612001001'])
+    """
 
     def __init__(
         self,

@@ -61,7 +61,13 @@ _log = logging.getLogger(__name__)
 
 
 def normalise_text(text: str) -> str:
-    """NFKC, canonical punctuation, no whitespace at all, Latin lower-cased. Idempotent."""
+    """NFKC, canonical punctuation, no whitespace at all, Latin lower-cased. Idempotent.
+
+    >>> normalise_text("双方 发生口角，对方扬言：“要你好看！” Call 110")
+    '双方发生口角,对方扬言:"要你好看!"call110'
+    >>> normalise_text(normalise_text("Ａ　ｂ，")) == normalise_text("Ａ　ｂ，")
+    True
+    """
     if not isinstance(text, str):
         raise DisputeRiskError(f"text must be a str, got {type(text).__name__}")
     folded = _fold(text)

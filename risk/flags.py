@@ -48,7 +48,13 @@ def evaluate_flags(
     *,
     repeat_police_calls: int = REPEAT_POLICE_CALLS,
 ) -> list[Flag]:
-    """Every hard flag the case triggers, most severe first."""
+    """Every hard flag the case triggers, most severe first.
+
+    >>> [f.code for f in evaluate_flags({"police_calls_before": 4}, [], {"threat": 1, "weapon": 1})]
+    ['threat_with_weapon', 'repeat_police_calls']
+    >>> evaluate_flags({"police_calls_before": float("nan")}, [], {"threat": 1})
+    []
+    """
     fired: list[Flag] = []
     # The lexicon has no separate "threat to kill" family: a threat together with a weapon in
     # the same narrative is the closest reading of DASH's "threats to kill with a weapon".
@@ -66,5 +72,10 @@ def evaluate_flags(
 
 
 def apply_flags(model_level: str, flags: Sequence[Flag]) -> str:
-    """The final level: the model's, raised (never lowered) to the most severe flag's level."""
+    """The final level: the model's, raised (never lowered) to the most severe flag's level.
+
+    >>> flags = evaluate_flags({}, [], {"physical": 1, "injury": 2})
+    >>> apply_flags("蓝", flags), apply_flags("红", flags), apply_flags("黄", [])
+    ('橙', '红', '黄')
+    """
     return higher(model_level, *(f.level for f in flags))

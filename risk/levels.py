@@ -24,7 +24,11 @@ _RANK: Final[dict[str, int]] = {level: len(LEVELS) - 1 - i for i, level in enume
 
 
 def rank(level: str) -> int:
-    """无 -> 0, 蓝 -> 1, 黄 -> 2, 橙 -> 3, 红 -> 4."""
+    """无 -> 0, 蓝 -> 1, 黄 -> 2, 橙 -> 3, 红 -> 4.
+
+    >>> [rank(level) for level in LEVELS]
+    [4, 3, 2, 1, 0]
+    """
     try:
         return _RANK[level]
     except KeyError:
@@ -32,16 +36,22 @@ def rank(level: str) -> int:
 
 
 def higher(*levels: str) -> str:
-    """The most severe of the given levels (无 when none are given)."""
+    """The most severe of the given levels (无 when none are given).
+
+    >>> higher("蓝", "橙", "黄"), higher()
+    ('橙', '无')
+    """
     return max(levels, key=rank, default=NONE)
 
 
-def at_least(level: str, floor: str) -> bool:
-    return rank(level) >= rank(floor)
-
-
 def check_thresholds(thresholds: Mapping[str, float]) -> dict[str, float]:
-    """Thresholds must name every warning level, lie in (0, 1) and fall from 红 to 蓝."""
+    """Thresholds must name every warning level, lie in (0, 1) and fall from 红 to 蓝.
+
+    >>> check_thresholds({"红": 0.4, "橙": 0.5, "黄": 0.1, "蓝": 0.05})
+    Traceback (most recent call last):
+    ...
+    features.errors.DisputeRiskError: thresholds must not rise from 红 to 蓝, got {'红': 0.4, '橙': 0.5, '黄': 0.1, '蓝': 0.05}
+    """
     missing = [lvl for lvl in WARNING_LEVELS if lvl not in thresholds]
     if missing:
         raise DisputeRiskError(f"thresholds must give every warning level, missing {missing}")
@@ -55,7 +65,12 @@ def check_thresholds(thresholds: Mapping[str, float]) -> dict[str, float]:
 
 
 def level_for(risk: float, thresholds: Mapping[str, float]) -> str:
-    """The most severe level whose threshold the risk reaches."""
+    """The most severe level whose threshold the risk reaches.
+
+    >>> thresholds = {"红": 0.43, "橙": 0.17, "黄": 0.062, "蓝": 0.026}
+    >>> level_for(0.2, thresholds), level_for(0.43, thresholds), level_for(0.01, thresholds)
+    ('橙', '红', '无')
+    """
     for lvl in WARNING_LEVELS:
         if risk >= thresholds[lvl]:
             return lvl
@@ -63,4 +78,9 @@ def level_for(risk: float, thresholds: Mapping[str, float]) -> str:
 
 
 def levels_for(risks: Iterable[float], thresholds: Mapping[str, float]) -> list[str]:
+    """``level_for`` of each risk.
+
+    >>> levels_for([0.5, 0.03], {"红": 0.43, "橙": 0.17, "黄": 0.062, "蓝": 0.026})
+    ['红', '蓝']
+    """
     return [level_for(float(r), thresholds) for r in risks]

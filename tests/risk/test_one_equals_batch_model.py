@@ -1,6 +1,6 @@
-"""The single-case fast paths the intake API runs give what the batch paths give: LightGBM's
-pred_contrib from the TreeSHAP tables, the reason families, the cue counts and the text score
-for one narrative, and the whole single-case score of the registered model."""
+"""The single-case paths of risk/ (what the intake API runs) equal their batch paths: LightGBM's
+pred_contrib from the TreeSHAP tables, the reason families, and the whole single-case score of
+the registered model."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
+from one_vs_batch import assert_one_equals_batch
 
-from features.cues import CueFlags
-from features.text_score import NarrativeScore
 from risk.reasons import ReasonIndex
 from risk.tree_shap import TreeShap, tree_shap_for
 
@@ -51,13 +50,10 @@ def test_tree_shap_tables_give_lightgbm_pred_contrib(params: dict[str, object]) 
     shap = TreeShap.build(booster)
     assert shap is not None
     rows = np.vstack([_rows(8, 400, seed=2), np.zeros((1, 8)), np.full((1, 8), np.nan)])
-    expected = booster.predict(rows, pred_contrib=True)
-    got = np.array([shap.contributions(r) for r in rows])
-    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
+    contrib = lambda batch: booster.predict(np.asarray(batch), pred_contrib=True)  # noqa: E731
+    assert_one_equals_batch(shap.contributions, contrib, list(rows), atol=1e-9)
     # float32 rows, as the featurizer makes them, are compared as LightGBM compares them
-    rows32 = rows.astype(np.float32)
-    expected32 = booster.predict(rows32, pred_contrib=True)
-    np.testing.assert_allclose([shap.contributions(r) for r in rows32], expected32, rtol=0, atol=1e-9)
+    assert_one_equals_batch(shap.contributions, contrib, list(rows.astype(np.float32)), atol=1e-9)
 
 
 def test_deeper_trees_fall_back_to_lightgbm() -> None:
@@ -66,26 +62,19 @@ def test_deeper_trees_fall_back_to_lightgbm() -> None:
     assert tree_shap_for(booster) is None
 
 
-def test_registered_model_single_case_contributions_and_score_match_the_batch(registry) -> None:
-    import mlflow
-
-    from risk.model import unwrap_pyfunc
-
-    mlflow.set_tracking_uri(registry.tracking_uri)
-    model = unwrap_pyfunc(mlflow.pyfunc.load_model(f"models:/dispute-escalation/{registry.version}")).warm()
+def test_registered_model_single_case_contributions_and_reasons_match_the_batch(trained) -> None:
+    model = _registered(trained).warm()
     assert tree_shap_for(model.booster) is not None  # the tables are what the API runs
-    n = model.booster.num_feature()
-    rows = _rows(n, 300, seed=3).astype(np.float32)
-    expected = model.booster.predict(rows, pred_contrib=True)
-    for row, want in zip(rows, expected, strict=True):
-        got = model.contributions_one(row[None, :])
-        np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
-        np.testing.assert_allclose(
-            model._reasons.family_contributions_one(got),
-            model._reasons.family_contributions(want[None, :])[0],
-            rtol=0,
-            atol=1e-9,
-        )
+    rows = list(_rows(model.booster.num_feature(), 300, seed=3).astype(np.float32))
+    contrib = lambda batch: model.booster.predict(np.asarray(batch), pred_contrib=True)  # noqa: E731
+    assert_one_equals_batch(lambda row: model.contributions_one(row[None, :]), contrib, rows, atol=1e-9)
+    families = model._reasons
+    assert_one_equals_batch(
+        families.family_contributions_one,
+        lambda b: families.family_contributions(np.asarray(b)),
+        contrib(rows),
+        atol=1e-9,
+    )
 
 
 def test_family_sums_of_one_row_equal_the_sparse_product() -> None:
@@ -98,38 +87,27 @@ def test_family_sums_of_one_row_equal_the_sparse_product() -> None:
         "text_score",
     ]
     index = ReasonIndex(names)
-    contrib = np.random.default_rng(0).normal(size=(50, len(names) + 1))
-    batch = index.family_contributions(contrib)
-    for row, want in zip(contrib, batch, strict=True):
-        np.testing.assert_allclose(index.family_contributions_one(row), want, rtol=0, atol=1e-12)
+    contrib = list(np.random.default_rng(0).normal(size=(50, len(names) + 1)))
+    assert_one_equals_batch(
+        index.family_contributions_one,
+        lambda b: index.family_contributions(np.asarray(b)),
+        contrib,
+        atol=1e-12,
+    )
 
 
-def test_cue_counts_of_one_text_equal_the_batch_row() -> None:
-    flags = CueFlags().fit(TEXTS)
-    batch = flags.transform(TEXTS)
-    for text, want in zip(TEXTS, batch, strict=True):
-        assert flags.transform_one(text) == want.tolist()
-
-
-def test_text_score_of_one_narrative_equals_the_batch_score() -> None:
-    texts = [t + f"第{i % 7}次。" for i, t in enumerate(TEXTS * 30)]
-    y = np.array([int("杀" in t or "动手" in t or i % 11 == 0) for i, t in enumerate(texts)])
-    score = NarrativeScore(max_features=300, min_df=1, folds=2).fit(texts, y)
-    probe = [*TEXTS, "完全没有见过的词语组合", "扬言要杀了他，扬言要杀了他"]
-    batch = score.transform(probe)[:, 0]
-    for text, want in zip(probe, batch, strict=True):
-        assert abs(float(score.score_one(text)) - float(want)) <= 1e-9
-        assert np.float32(score.score_one(text)) == want  # the same float32 the batch path gives
-
-
-def test_single_case_path_through_the_api_matches_batch_scoring(registry) -> None:
-    """The registered model scores a case alike through score_case (the API) and score (batch)."""
+def _registered(trained):
     import mlflow
 
     from risk.model import unwrap_pyfunc
 
-    mlflow.set_tracking_uri(registry.tracking_uri)
-    model = unwrap_pyfunc(mlflow.pyfunc.load_model(f"models:/dispute-escalation/{registry.version}"))
+    mlflow.set_tracking_uri(trained.tracking_uri)
+    return unwrap_pyfunc(mlflow.pyfunc.load_model(f"models:/dispute-escalation/{trained.version}"))
+
+
+def test_single_case_score_matches_batch_scoring(trained) -> None:
+    """The registered model scores a case alike through score_case (the API) and score (batch)."""
+    model = _registered(trained)
     case = {
         "case_id": "FAST-1",
         "registered_at": pd.Timestamp("2025-03-03T08:30:00").to_pydatetime(),
