@@ -26,7 +26,7 @@ KEY_GROUPS: Final[tuple[str, ...]] = (
 AREA_LEVELS: Final[tuple[str, ...]] = ("province", "city", "county", "town", "village")
 # The 综治 hierarchy the index runs over; grids sit below villages and are not in the code file.
 AREA_LEVEL_NAMES: Final[dict[str, str]] = {
-    "province": "省", "city": "市", "county": "县", "town": "镇", "village": "村",
+    "province": "省", "city": "市", "county": "县", "town": "镇", "village": "村", "grid": "网格",
 }
 CHARGES_ESCALATION: Final[tuple[str, ...]] = (
     "故意伤害", "故意杀人", "寻衅滋事", "故意毁坏财物", "非法拘禁", "聚众斗殴", "过失致人死亡", "放火", "非法侵入住宅",
