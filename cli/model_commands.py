@@ -100,12 +100,19 @@ def score(
         registry.configure(tracking_uri)
         escalation_model = registry.load_escalation_model(model)
         started = time.perf_counter()
-        scores, rejects = score_dataset(escalation_model, data, history_dir=history, recent_days=recent_days)
+        scored = score_dataset(
+            escalation_model,
+            data,
+            model_version=registry.registered_version(model),
+            history_dir=history,
+            recent_days=recent_days,
+        )
         seconds = time.perf_counter() - started
-        write_scores(scores, out)
+        write_scores(scored.scores, out)
     except DisputeRiskError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    scores, rejects = scored.scores, scored.rejects
     counts = scores["level"].value_counts()
     typer.echo(
         f"scored {len(scores):,} cases in {seconds:.1f} s ({len(scores) / max(seconds, 1e-9):,.0f} cases/s); rejected rows: {rejects}"

@@ -109,6 +109,10 @@ class EventIndex:
         kept = times >= before
         self._build(keys[kept], times[kept])
 
+    def events(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every (key, time) event held, as two arrays (unordered where events were added lately)."""
+        return self._flat()
+
     def _flat(self) -> tuple[np.ndarray, np.ndarray]:
         keys = np.repeat(self.keys, np.diff(self.offsets))
         times = self.times

@@ -18,6 +18,7 @@ import pandas as pd
 from features import area_codes
 from features.errors import RecordError
 from features.history_events import CaseRegistry, EventIndex, pair_key, pair_keys, stable_hash, stable_hashes
+from features.history_query import SortedEvents, batch_history
 from features.history_schema import (
     AREA_KINDS,
     AREA_LEVELS_KEPT,
@@ -204,29 +205,20 @@ class HistoryState:
 
     def features_for(self, cases: pd.DataFrame, parties: pd.DataFrame) -> pd.DataFrame:
         """HISTORY_FEATURES of new cases against the state plus the batch's own earlier records
-        (index aligned with ``cases``). Batch cases the state already holds count once."""
+        (index aligned with ``cases``), vectorised (``features.history_query``). Batch cases the
+        state already holds count once."""
         table = prepare(cases, parties)
         party_hash = stable_hashes(table.party_ids)
         new = ~self._cases.contains(stable_hashes(table.case_ids))
-        overlay = {
-            name: EventIndex(keys, times) for name, (keys, times) in _events(table, party_hash, new).items()
-        }
-        starts = table.case_starts()
-        keys, persons = party_hash[table.row_party].tolist(), table.row_person.tolist()
-        rows = []
-        for i in range(len(table)):
-            lo, hi = starts[i], starts[i + 1]
-            rows.append(
-                self._history_row(
-                    int(table.registered[i]),
-                    int(table.area[i]),
-                    list(zip(keys[lo:hi], persons[lo:hi], strict=True)),
-                    (self._index, overlay),
-                )
+        own = _events(table, party_hash, new)
+        events = {}
+        for name, index in self._index.items():
+            held_keys, held_times = index.events()
+            keys, times = own[name]
+            events[name] = SortedEvents(
+                np.concatenate([held_keys, keys]), np.concatenate([held_times, times])
             )
-        out = pd.DataFrame.from_records(rows, index=cases.index, columns=list(HISTORY_FEATURES))
-        out[list(KEY_GROUP_COLUMNS)] = table.key_groups
-        return out.astype("float64")
+        return batch_history(table, party_hash, events, self._residents, cases.index)
 
     def _history_row(
         self, t: int, area: int, parties: list[tuple[int, bool]], sources: tuple[dict[str, EventIndex], ...]

@@ -32,13 +32,28 @@ class Flag:
     text: str
 
 
+def _count(value: object) -> int | None:
+    """A count read from a case (None when unknown: missing or NaN)."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return int(number) if number == number else None
+
+
 def _cue(cues: Mapping[str, int], family: str) -> int:
     return int(cues.get(family, 0) or 0)
 
 
-def _has_key_group_person(parties: Sequence[Mapping[str, Any]]) -> bool:
-    # Key groups (重点人群) are tags on natural persons; an organisation cannot threaten self-harm.
-    return any(p.get("party_type") != "单位" and split_key_groups(p.get("key_groups")) for p in parties)
+def is_key_group_person(party_type: object, key_groups: object) -> bool:
+    """A party that is a person tagged with a 重点人群 group (an organisation cannot threaten self-harm).
+
+    >>> is_key_group_person("自然人", "吸毒人员"), is_key_group_person("单位", "吸毒人员")
+    (True, False)
+    """
+    return party_type != "单位" and bool(
+        split_key_groups(key_groups if isinstance(key_groups, str) else None)
+    )
 
 
 def evaluate_flags(
@@ -55,16 +70,30 @@ def evaluate_flags(
     >>> evaluate_flags({"police_calls_before": float("nan")}, [], {"threat": 1})
     []
     """
+    key_group_person = any(is_key_group_person(p.get("party_type"), p.get("key_groups")) for p in parties)
+    return flags_for(
+        case.get("police_calls_before"), key_group_person, cues, repeat_police_calls=repeat_police_calls
+    )
+
+
+def flags_for(
+    police_calls_before: object,
+    key_group_person: bool,
+    cues: Mapping[str, int],
+    *,
+    repeat_police_calls: int = REPEAT_POLICE_CALLS,
+) -> list[Flag]:
+    """The rules themselves, on what they read of a case (batch scoring calls this per case)."""
     fired: list[Flag] = []
     # The lexicon has no separate "threat to kill" family: a threat together with a weapon in
     # the same narrative is the closest reading of DASH's "threats to kill with a weapon".
     if _cue(cues, "threat") and _cue(cues, "weapon"):
         fired.append(Flag("threat_with_weapon", RED, "事件简述同时提到言语威胁和凶器"))
-    if _cue(cues, "self_harm") and _has_key_group_person(parties):
+    if _cue(cues, "self_harm") and key_group_person:
         fired.append(Flag("self_harm_key_group", RED, "重点人群当事人有自伤、自杀或同归于尽的言行"))
-    calls = case.get("police_calls_before")
-    if calls is not None and calls == calls and int(calls) >= repeat_police_calls:  # calls == calls: not NaN
-        fired.append(Flag("repeat_police_calls", ORANGE, f"同一纠纷登记前已有{int(calls)}次110报警"))
+    calls = _count(police_calls_before)
+    if calls is not None and calls >= repeat_police_calls:
+        fired.append(Flag("repeat_police_calls", ORANGE, f"同一纠纷登记前已有{calls}次110报警"))
     if _cue(cues, "physical") and _cue(cues, "injury"):
         fired.append(Flag("violence_with_injury", ORANGE, "事件简述提到肢体冲突并已致伤"))
     fired.sort(key=lambda f: -rank(f.level))

@@ -9,7 +9,7 @@ module needs no MLflow import; serving and batch scoring load it back and call
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -28,11 +28,26 @@ from risk.tree_shap import tree_shap_for
 MODEL_NAME = "dispute-escalation"
 
 
+# (featurizer, case frame) -> model matrix: how a batch runs the featurizer (here, or in parallel)
+Transform = Callable[[CaseFeaturizer, pd.DataFrame], np.ndarray]
+
+
+def _transform(featurizer: CaseFeaturizer, frame: pd.DataFrame) -> np.ndarray:
+    return featurizer.transform(frame)
+
+
+def reason_text(reasons: Sequence[Reason]) -> str:
+    """Reasons as one plain-Chinese text (the batch file's column)."""
+    return "；".join(f"{r.text}（{r.direction}）" for r in reasons)
+
+
 class HistoryReader(Protocol):
     """What scoring reads of an as-of history: ``HistoryState`` itself, or serving's live history
     (which adds its own locking around the same call)."""
 
-    def features_one(self, case: Mapping[str, Any], parties: Sequence[Mapping[str, Any]]) -> dict[str, float]: ...
+    def features_one(
+        self, case: Mapping[str, Any], parties: Sequence[Mapping[str, Any]]
+    ) -> dict[str, float]: ...
 
 
 @dataclass(frozen=True)
@@ -111,7 +126,7 @@ class EscalationModel:
 
     def contributions_one(self, X: np.ndarray) -> np.ndarray:
         """The booster's ``pred_contrib`` of one row (n_features + 1,): through ``risk.tree_shap``
-        (~4x faster for a single row, the same values to ~1e-15) when the trees allow it."""
+        (faster for a single row, the same values to ~1e-15) when the trees allow it."""
         shap = tree_shap_for(self.booster)
         if shap is not None:
             return shap.contributions(X[0])
@@ -123,7 +138,53 @@ class EscalationModel:
         tree_shap_for(self.booster)
         return self
 
-    # ---- batches (risk score, the pyfunc) ------------------------------------------------------
+    # ---- batches (risk score, the index, the pyfunc) -----------------------------------------
+    def features(
+        self,
+        cases: pd.DataFrame,
+        parties: pd.DataFrame,
+        *,
+        history: HistoryState | None = None,
+        transform: Transform | None = None,
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """The case frame (cases with their as-of history) and the model matrix of new cases.
+        ``transform`` runs the featurizer (default: in this process; batch scoring passes a
+        parallel one)."""
+        state = history if history is not None else self.history
+        frame = case_frame(cases, state.features_for(cases, parties))
+        X = (transform or _transform)(self.featurizer, frame)
+        return frame, X
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Calibrated risks of the rows of a model matrix."""
+        return np.asarray(self.calibrator.predict(np.asarray(self.booster.predict(X))), dtype=float)
+
+    def assess(
+        self,
+        cases: pd.DataFrame,
+        parties: pd.DataFrame,
+        *,
+        history: HistoryState | None = None,
+        n_reasons: int = 3,
+        transform: Transform | None = None,
+    ) -> pd.DataFrame:
+        """Batch scoring with what the scoring policy and the area index read: case_id, risk,
+        model_level, reasons (tuples of Reason; empty when ``n_reasons`` is 0), and every
+        feature column of the model matrix (cue counts, history, ...), index aligned by position."""
+        frame, X = self.features(cases, parties, history=history, transform=transform)
+        risks = self.predict(X)
+        reasons: list[tuple[Reason, ...]] = [()] * len(frame)
+        if n_reasons > 0:
+            families = self._reasons.family_contributions(self.booster.predict(X, pred_contrib=True))
+            records = frame.to_dict("records")
+            reasons = [self._pick(families[i], record, record, n_reasons) for i, record in enumerate(records)]
+        out = pd.DataFrame(X, columns=list(self.featurizer.get_feature_names_out()))
+        out.insert(0, "case_id", frame["case_id"].astype(str).to_numpy())
+        out.insert(1, "risk", risks)
+        out.insert(2, "model_level", levels_for(risks, self.thresholds))
+        out.insert(3, "reasons", pd.Series(reasons, dtype=object))
+        return out
+
     def score(
         self,
         cases: pd.DataFrame,
@@ -132,29 +193,11 @@ class EscalationModel:
         history: HistoryState | None = None,
         n_reasons: int = 3,
     ) -> pd.DataFrame:
-        """Score new cases against ``history`` (default: what the model knew at training time)."""
-        state = history if history is not None else self.history
-        hist = state.features_for(cases, parties)
-        frame = case_frame(cases, hist)
-        X = self.featurizer.transform(frame)
-        risks = np.asarray(self.calibrator.predict(np.asarray(self.booster.predict(X))), dtype=float)
-        reasons: list[str] = []
+        """case_id, risk, level (the model's) and, with ``n_reasons``, the reasons as one text."""
+        assessed = self.assess(cases, parties, history=history, n_reasons=n_reasons)
+        out = assessed[["case_id", "risk", "model_level"]].rename(columns={"model_level": "level"})
         if n_reasons > 0:
-            contrib = self.booster.predict(X, pred_contrib=True)
-            families = self._reasons.family_contributions(contrib)
-            records = frame.to_dict("records")
-            for i, record in enumerate(records):
-                picked = self._pick(families[i], record, record, n_reasons)
-                reasons.append("；".join(f"{r.text}（{r.direction}）" for r in picked))
-        out = pd.DataFrame(
-            {
-                "case_id": cases["case_id"].astype(str).to_numpy(),
-                "risk": risks,
-                "level": levels_for(risks, self.thresholds),
-            }
-        )
-        if n_reasons > 0:
-            out["reasons"] = reasons
+            out["reasons"] = [reason_text(r) for r in assessed["reasons"]]
         return out
 
     def __call__(self, model_input: pd.DataFrame) -> pd.DataFrame:
@@ -218,7 +261,9 @@ def unwrap_pyfunc(pyfunc_model: Any) -> EscalationModel:
             break
         inner = getattr(inner, attr, inner)
     if not isinstance(inner, EscalationModel):
-        raise NotAnEscalationModel(f"the loaded model does not hold an EscalationModel (found {type(inner).__name__})")
+        raise NotAnEscalationModel(
+            f"the loaded model does not hold an EscalationModel (found {type(inner).__name__})"
+        )
     return inner
 
 

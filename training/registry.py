@@ -170,3 +170,17 @@ def load_escalation_model(uri: str) -> EscalationModel:
     import mlflow
 
     return unwrap_pyfunc(mlflow.pyfunc.load_model(uri))
+
+
+def registered_version(uri: str) -> str | None:
+    """The registry version a ``models:/name/N`` or ``models:/name@alias`` URI names (None for
+    other URIs, e.g. a run's artifact)."""
+    from mlflow import MlflowClient
+
+    name, _, rest = uri.removeprefix("models:/").partition("/")
+    if not uri.startswith("models:/"):
+        return None
+    if "@" in name:
+        name, _, alias = name.partition("@")
+        return str(MlflowClient().get_model_version_by_alias(name, alias).version)
+    return rest or None

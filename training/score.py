@@ -1,49 +1,133 @@
-"""`risk score`: batch scoring with the registered model.
+"""`risk score`: batch scoring with the registered model and the same policy as the intake API.
 
-History is what the model knew at training time, plus earlier records given with
-``--history``, plus the scored dataset's own earlier records; so scoring the weeks right
-after training sees the same history the intake API would.
+History is what the model knew at training time, plus earlier records given with ``--history``,
+plus the scored dataset's own earlier records; so scoring the weeks right after training sees
+the same history the intake API would. Every case gets what the API answers: the model's level,
+the hard flags, the final level, the reasons, and the model's name and version.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from features.contract import load_dataset
+from features.contract import Dataset, load_dataset
+from features.cues import CUE_FAMILIES
 from features.errors import DisputeRiskError
-from risk.model import EscalationModel
+from features.history import HistoryState
+from risk.flags import apply_flags, flags_for, is_key_group_person
+from risk.model import EscalationModel, reason_text
+from training.parallel import ParallelTransform
 
 log = logging.getLogger(__name__)
 
+SCORE_COLUMNS = (
+    "case_id", "registered_at", "area_code", "category", "risk", "level", "model_level", "flags", "reasons",
+    "model_name", "model_version",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ScoredBatch:
+    scores: pd.DataFrame  # SCORE_COLUMNS, one row per scored case
+    assessed: pd.DataFrame  # the model's view of the same cases: risk, reasons, feature columns
+    cases: pd.DataFrame  # the scored cases (contract columns), in the same order
+    rejects: int
+
 
 def score_dataset(
-    model: EscalationModel, data_dir: Path, *, history_dir: Path | None = None, recent_days: int = 0, n_reasons: int = 3
-) -> tuple[pd.DataFrame, int]:
-    """Score every good case of ``data_dir``. Returns the scores and the number of rejected rows."""
+    model: EscalationModel,
+    data_dir: Path,
+    *,
+    model_version: str | None = None,
+    history_dir: Path | None = None,
+    recent_days: int = 0,
+    n_reasons: int = 3,
+    workers: int | None = None,
+) -> ScoredBatch:
+    """Score every good case of ``data_dir`` (or its last ``recent_days``) as the API would."""
     dataset = load_dataset(data_dir)
     state = copy.deepcopy(model.history)
     if history_dir is not None:
-        earlier = load_dataset(history_dir)
-        # Only records the model has not seen already and that precede the scored ones.
-        first = dataset.cases["registered_at"].min()
-        # update() skips cases the state already holds (a held case now escalated is recorded as such).
-        new = earlier.cases[earlier.cases["registered_at"] < first]
-        state.update(new, earlier.parties[earlier.parties["case_id"].isin(new["case_id"])])
+        _add_earlier(state, load_dataset(history_dir), before=dataset.cases["registered_at"].min())
     cases = dataset.cases.sort_values(["registered_at", "case_id"], kind="stable").reset_index(drop=True)
     parties = dataset.parties
     if recent_days:
+        if dataset.export_date is None:
+            raise DisputeRiskError(f"{data_dir}: no case was kept, there is nothing to score")
         # The dataset's earlier rows are history for its last `recent_days` days, never scored.
         start = dataset.export_date.normalize() - pd.Timedelta(days=recent_days)
         earlier = cases[cases["registered_at"] < start]
         state.update(earlier, parties[parties["case_id"].isin(earlier["case_id"])])
         cases = cases[cases["registered_at"] >= start].reset_index(drop=True)
         parties = parties[parties["case_id"].isin(cases["case_id"])]
-    scores = model.score(cases, parties, history=state, n_reasons=n_reasons)
-    return scores, len(dataset.rejects)
+    assessed = model.assess(
+        cases, parties, history=state, n_reasons=n_reasons, transform=ParallelTransform(workers)
+    )
+    scores = apply_policy(model, cases, parties, assessed, model_version)
+    return ScoredBatch(scores, assessed, cases, len(dataset.rejects))
+
+
+def _add_earlier(state: HistoryState, earlier: Dataset, *, before: pd.Timestamp) -> None:
+    """Records the model has not seen that precede the scored ones (update() skips held cases,
+    and records a held case's escalation it did not know)."""
+    new = earlier.cases[earlier.cases["registered_at"] < before]
+    state.update(new, earlier.parties[earlier.parties["case_id"].isin(new["case_id"])])
+
+
+def apply_policy(
+    model: EscalationModel,
+    cases: pd.DataFrame,
+    parties: pd.DataFrame,
+    assessed: pd.DataFrame,
+    model_version: str | None,
+) -> pd.DataFrame:
+    """The intake API's answer for each assessed case: hard flags beside the model (risk.flags),
+    the final level, the reasons as text, the model's name and version."""
+    key_group_person = _key_group_persons(cases["case_id"], parties)
+    cue_columns = [f"cue_{family}" for family in CUE_FAMILIES if f"cue_{family}" in assessed]
+    cue_rows = assessed[cue_columns].to_numpy(dtype=np.int64).tolist()
+    families = [name.removeprefix("cue_") for name in cue_columns]
+    calls = cases["police_calls_before"].tolist() if "police_calls_before" in cases else [None] * len(cases)
+    flags = [
+        flags_for(call, bool(person), dict(zip(families, row, strict=True)))
+        for call, person, row in zip(calls, key_group_person, cue_rows, strict=True)
+    ]
+    model_levels = assessed["model_level"].tolist()
+    return pd.DataFrame(
+        {
+            "case_id": assessed["case_id"].to_numpy(),
+            "registered_at": cases["registered_at"].to_numpy(),
+            "area_code": cases["area_code"].to_numpy(),
+            "category": cases["category"].to_numpy(),
+            "risk": assessed["risk"].to_numpy(),
+            "level": [apply_flags(level, f) for level, f in zip(model_levels, flags, strict=True)],
+            "model_level": model_levels,
+            "flags": [";".join(flag.code for flag in f) for f in flags],
+            "reasons": [reason_text(r) for r in assessed["reasons"]],
+            "model_name": model.name,
+            "model_version": model_version or "",
+        },
+        columns=list(SCORE_COLUMNS),
+    )
+
+
+def _key_group_persons(case_ids: pd.Series, parties: pd.DataFrame) -> np.ndarray:
+    """Per case, whether a party is a person tagged with a 重点人群 group (risk.flags' rule, on
+    each distinct (party type, tags) once)."""
+    if parties.empty:
+        return np.zeros(len(case_ids), dtype=bool)
+    tags = parties["key_groups"] if "key_groups" in parties else pd.Series("", index=parties.index)
+    pairs = pd.MultiIndex.from_arrays([parties["party_type"].astype(str), tags.fillna("").astype(str)])
+    codes, uniques = pd.factorize(pairs)
+    rule = np.array([is_key_group_person(kind, groups) for kind, groups in uniques], dtype=bool)
+    tagged = parties.loc[rule[codes], "case_id"].astype(str)
+    return case_ids.astype(str).isin(set(tagged)).to_numpy()
 
 
 def write_scores(scores: pd.DataFrame, out: Path) -> None:

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from features.contract import load_dataset
 from training import registry
-from training.score import score_dataset
+from training.score import SCORE_COLUMNS, score_dataset
 
 
 def test_first_registered_version_becomes_champion(trained) -> None:
@@ -63,8 +63,10 @@ def test_risk_score_writes_levels_and_reasons_for_the_recent_weeks(trained, demo
     ds = load_dataset(demo_dir, write_rejects=False)
     recent = ds.cases[ds.cases["registered_at"] >= ds.export_date.normalize() - pd.Timedelta(days=28)]
     assert set(scores["case_id"]) == set(recent["case_id"])
-    assert list(scores.columns) == ["case_id", "risk", "level", "reasons"]
+    assert tuple(scores.columns) == SCORE_COLUMNS  # what the API answers, per case
     assert scores["reasons"].str.contains("升高|降低").all()
+    assert (scores["model_version"].astype(str) == trained.version).all()
+    assert (scores["level"] != scores["model_level"]).any()  # the hard flags apply in batch too
 
 
 def test_history_folder_gives_the_same_scores_as_the_dataset_own_earlier_rows(trained, demo_dir: Path, tmp_path: Path) -> None:
@@ -79,8 +81,8 @@ def test_history_folder_gives_the_same_scores_as_the_dataset_own_earlier_rows(tr
         cases.to_csv(folder / "cases.csv", index=False, columns=[c for c in cases.columns if not c.endswith("_raw")])
         ds.parties[ds.parties["case_id"].isin(cases["case_id"])].to_csv(folder / "parties.csv", index=False)
         ds.areas.to_csv(folder / "areas.csv", index=False)
-    via_history, _ = score_dataset(trained.model, tmp_path / "recent", history_dir=tmp_path / "history")
-    via_recent_days, _ = score_dataset(trained.model, demo_dir, recent_days=28)
+    via_history = score_dataset(trained.model, tmp_path / "recent", history_dir=tmp_path / "history").scores
+    via_recent_days = score_dataset(trained.model, demo_dir, recent_days=28).scores
     merged = via_history.merge(via_recent_days, on="case_id", suffixes=("_h", "_r"))
     assert len(merged) == late.sum()
     assert (merged["risk_h"] - merged["risk_r"]).abs().max() < 1e-9
