@@ -1,13 +1,8 @@
 """Data for the area-index bench: demo export, a model trained as of a cut date, every case scored
-as of its registration, and the generator's true probabilities.
-
-``score_cases`` is the one place that reaches into the model's internals (history state, featurizer,
-booster, calibrator); the official fast scoring path will replace it.
-"""
+as of its registration, and the generator's true probabilities."""
 
 from __future__ import annotations
 
-import copy
 import os
 import tempfile
 from pathlib import Path
@@ -15,11 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.build import case_frame
 from features.contract import Dataset, load_dataset
-from risk.flags import apply_flags, evaluate_flags
-from risk.levels import levels_for
 from risk.model import EscalationModel
+from training.score import score_for_index
 
 # Signal columns the index reads, as the featurizer names them (non-negated cue counts and history).
 CUE_COLUMNS = ("cue_threat", "cue_weapon", "cue_physical", "cue_injury", "cue_self_harm")
@@ -49,51 +42,9 @@ def train_model(data_dir: Path, as_of: pd.Timestamp) -> EscalationModel:
 
 
 def score_cases(model: EscalationModel, dataset: Dataset, *, since: pd.Timestamp) -> pd.DataFrame:
-    """Every case registered at or after ``since``, scored with features as of its registration, in
-    the columns ``risk.area_index.weekly_area_index`` reads.
-
-    The model's history state gets the whole export first (registrations and the escalations known at
-    export time); its queries count only records before each case's registration and escalations known
-    by then, so a case sees exactly what the intake API would have seen.
-    """
-    state = copy.deepcopy(model.history)
-    state.update(dataset.cases, dataset.parties)
-    cases = dataset.cases.loc[dataset.cases["registered_at"] >= since]
-    cases = cases.sort_values(["registered_at", "case_id"], kind="stable").reset_index(drop=True)
-    parties = dataset.parties.loc[dataset.parties["case_id"].isin(cases["case_id"])]
-    hist = state.features_for(cases, parties)
-    frame = case_frame(cases, hist)
-    X = model.featurizer.transform(frame)
-    risk = np.asarray(model.calibrator.predict(np.asarray(model.booster.predict(X))), dtype=float)
-    names = list(model.featurizer.get_feature_names_out())
-    out = cases[["case_id", "area_code", "grid_code", "registered_at", "category", "escalated_at"]].copy()
-    out["risk"] = risk
-    out["police_calls_before"] = cases["police_calls_before"].to_numpy(dtype=float)
-    for column in CUE_COLUMNS:
-        out[column] = X[:, names.index(column)].astype(float)
-    for column in HISTORY_COLUMNS:
-        out[column] = hist[column].to_numpy(dtype=float)
-    out["level"] = _levels(model, cases, parties, out)
-    return out
-
-
-def _levels(
-    model: EscalationModel, cases: pd.DataFrame, parties: pd.DataFrame, scored: pd.DataFrame
-) -> list[str]:
-    """The warning level after the hard flags, as the intake API gives it."""
-    by_case = {cid: group.to_dict("records") for cid, group in parties.groupby("case_id", sort=False)}
-    cue_families = [c[len("cue_") :] for c in CUE_COLUMNS]
-    cues = scored[list(CUE_COLUMNS)].to_numpy(dtype=int).tolist()
-    records = cases[["case_id", "police_calls_before"]].to_dict("records")
-    out = []
-    for level, record, counts in zip(
-        levels_for(scored["risk"], model.thresholds), records, cues, strict=True
-    ):
-        flags = evaluate_flags(
-            record, by_case.get(record["case_id"], []), dict(zip(cue_families, counts, strict=True))
-        )
-        out.append(apply_flags(level, flags))
-    return out
+    """Every case registered at or after ``since``, scored as of its registration by the official
+    batch path (``training.score.score_for_index``: the same features, flags and levels as the API)."""
+    return score_for_index(model, dataset, since=since)
 
 
 def load(data_dir: Path) -> Dataset:

@@ -60,6 +60,9 @@ CUE_REASON_FAMILIES: tuple[Family, ...] = tuple(
 @dataclass(frozen=True)
 class _Compiled:
     families: tuple[tuple[str, re.Pattern[str]], ...]
+    starting: dict[str, tuple[int, ...]]  # a character -> the families whose match can start with it
+    any_first: re.Pattern[str]  # one class of every family's first characters
+    unlisted: tuple[int, ...]  # families whose first characters cannot be listed (scanned whole)
     negator: re.Pattern[str]
     breaker: re.Pattern[str]
     clause: re.Pattern[str]
@@ -70,8 +73,17 @@ class _Compiled:
 @lru_cache(maxsize=1)
 def _compiled() -> _Compiled:
     """Compiled once per process, on first use (not at import)."""
+    sources = [(f, "|".join(FAMILY_PATTERNS[f])) for f in CUE_FAMILIES]
+    first = [_first_chars(source) for _, source in sources]
+    starting: dict[str, list[int]] = {}
+    for i, chars in enumerate(first):
+        for c in chars or ():
+            starting.setdefault(c, []).append(i)
     return _Compiled(
-        families=tuple((f, _compile("|".join(FAMILY_PATTERNS[f]))) for f in CUE_FAMILIES),
+        families=tuple((f, _compile(source)) for f, source in sources),
+        starting={c: tuple(families) for c, families in starting.items()},
+        any_first=re.compile(f"[{''.join(re.escape(c) for c in sorted(starting))}]"),
+        unlisted=tuple(i for i, chars in enumerate(first) if chars is None),
         negator=_compile(NEGATOR),
         breaker=_compile(SCOPE_BREAKER),
         clause=_compile(CLAUSE_BOUNDARY),
@@ -85,7 +97,7 @@ def _compile(source: str) -> re.Pattern[str]:
 
     Python's engine tries every alternative at every position unless each one starts with a plain
     literal; look-behinds and groups defeat that. Checking one character class first makes the
-    lexicon ~5x faster and cannot change what matches.
+    lexicon several times faster and cannot change what matches (a test checks the matches).
     """
     first = _first_chars(source)
     if first is None:
@@ -129,7 +141,7 @@ def detect_cues(text: str, *, normalised: bool = False) -> dict[str, int]:
     only spares doing it twice)."""
     lex = _compiled()
     norm = text if normalised else normalise_text(text)
-    found = {family: [m.span() for m in pattern.finditer(norm)] for family, pattern in lex.families}
+    found = _mentions(norm, lex)
     counts = dict.fromkeys(CUE_FAMILIES, 0)
     if not any(found.values()):
         return counts
@@ -149,6 +161,26 @@ def detect_cues(text: str, *, normalised: bool = False) -> dict[str, int]:
                 violent.append(start)
             counts[family] += 1
     return counts
+
+
+def _mentions(norm: str, lex: _Compiled) -> dict[str, list[tuple[int, int]]]:
+    """Each family's matches, as ``finditer`` would find them, tried only where they can start.
+
+    One pass finds the positions holding a first character of some family (most characters of a
+    narrative are none); at each, the families that can start there try ``match``, each skipping
+    positions inside its own previous match: exactly finditer's leftmost, non-overlapping matches,
+    with a few match attempts per text instead of ten scans."""
+    spans: list[list[tuple[int, int]]] = [[] for _ in lex.families]
+    resume = [0] * len(lex.families)
+    for m in lex.any_first.finditer(norm):
+        position = m.start()
+        for i in lex.starting[m.group()]:
+            if position >= resume[i] and (found := lex.families[i][1].match(norm, position)):
+                spans[i].append(found.span())
+                resume[i] = max(found.end(), position + 1)
+    for i in lex.unlisted:
+        spans[i] = [m.span() for m in lex.families[i][1].finditer(norm)]
+    return {family: spans[i] for i, (family, _) in enumerate(lex.families)}
 
 
 # physical first, then weapon, then injury: violence told in a sentence overrides a harmless setting

@@ -73,6 +73,44 @@ def score_dataset(
     return ScoredBatch(scores, assessed, cases, len(dataset.rejects))
 
 
+def score_for_index(
+    model: EscalationModel,
+    dataset: Dataset,
+    *,
+    since: pd.Timestamp | None = None,
+    model_version: str | None = None,
+    workers: int | None = None,
+) -> pd.DataFrame:
+    """Every case registered since ``since`` (default: all), scored as of its registration, in
+    the columns ``risk.area_index.weekly_area_index`` reads: the case, its risk, the final level
+    and the signals (cue counts, 110 calls, repeat parties, key groups).
+
+    The history gets the whole export first (registrations, and the escalations known at export
+    time); its queries count only records before each case and escalations known by then, so a
+    case sees what the intake API would have seen, and the index's as-of rule is kept."""
+    state = copy.deepcopy(model.history)
+    state.update(dataset.cases, dataset.parties)
+    cases = dataset.cases if since is None else dataset.cases.loc[dataset.cases["registered_at"] >= since]
+    cases = cases.sort_values(["registered_at", "case_id"], kind="stable").reset_index(drop=True)
+    parties = dataset.parties.loc[dataset.parties["case_id"].isin(cases["case_id"])]
+    assessed = model.assess(cases, parties, history=state, n_reasons=0, transform=ParallelTransform(workers))
+    policy = apply_policy(model, cases, parties, assessed, model_version)
+    out = cases[["case_id", "area_code", "grid_code", "registered_at", "category", "police_calls_before"]].copy()
+    out["escalated_at"] = cases.get("escalated_at", pd.NaT)
+    out["risk"] = assessed["risk"].to_numpy()
+    out["level"] = policy["level"].to_numpy()
+    for column in INDEX_SIGNALS:
+        out[column] = assessed[column].to_numpy(dtype=float)
+    return out
+
+
+# What the index reads of the model's features (risk.index_input.SIGNALS, bar the case's own 110 calls).
+INDEX_SIGNALS = (
+    "party_prior_cases_max", "key_group_persons", "cue_threat", "cue_weapon", "cue_physical", "cue_injury",
+    "cue_self_harm",
+)  # fmt: skip
+
+
 def _add_earlier(state: HistoryState, earlier: Dataset, *, before: pd.Timestamp) -> None:
     """Records the model has not seen that precede the scored ones (update() skips held cases,
     and records a held case's escalation it did not know)."""

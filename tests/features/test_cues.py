@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import re
 
@@ -11,8 +12,18 @@ import pytest
 from sklearn.base import clone
 
 from features.cue_lexicon import FAMILY_PATTERNS
-from features.cues import CUE_FAMILIES, CUE_LABELS, CueFlags, _compile, cue_reasons, detect_cues
+from features.cues import (
+    CUE_FAMILIES,
+    CUE_LABELS,
+    CueFlags,
+    _compile,
+    _compiled,
+    _mentions,
+    cue_reasons,
+    detect_cues,
+)
 from features.errors import DisputeRiskError, NotFittedError
+from features.tokenizer import normalise_text
 
 
 def _present(text: str) -> set[str]:
@@ -199,25 +210,25 @@ def test_accident_injury_is_not_a_conflict_injury_unless_violence_is_told():
     assert detect_cues("双方因交通事故赔偿发生争执,被告将原告打伤.")["injury"] == 1
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "原告使用钢管搭建脚手架",
-        "用钢筋网封闭楼梯洞口",
-        "被告人独自拉扯孩子长大",
-        "原告住院期间动手术",
-        "一脚油门撞上护栏",
-        "投保了第三者责任险",
-        "商家以跳楼价促销",
-        "在五金店购买的菜刀刀刃崩口",
-        "平时负责切菜，菜刀由店里提供",
-        "楼上装修时砸墙，噪音很大",
-        "点击打开网页",
-        "服用硫酸氨基葡萄糖胶囊",
-        "离婚多年，一直独居",
-        "母亲于2010年死亡",
-    ],
-)
+HARMLESS = [
+    "原告使用钢管搭建脚手架",
+    "用钢筋网封闭楼梯洞口",
+    "被告人独自拉扯孩子长大",
+    "原告住院期间动手术",
+    "一脚油门撞上护栏",
+    "投保了第三者责任险",
+    "商家以跳楼价促销",
+    "在五金店购买的菜刀刀刃崩口",
+    "平时负责切菜，菜刀由店里提供",
+    "楼上装修时砸墙，噪音很大",
+    "点击打开网页",
+    "服用硫酸氨基葡萄糖胶囊",
+    "离婚多年，一直独居",
+    "母亲于2010年死亡",
+]
+
+
+@pytest.mark.parametrize("text", HARMLESS)
 def test_harmless_senses_of_cue_words_fire_nothing(text):
     assert _present(text) == set()
 
@@ -245,6 +256,17 @@ def test_first_character_prefilter_never_changes_matches():
         assert fast.pattern != plain.pattern  # the prefilter is in use
         for text in texts:
             assert [m.span() for m in fast.finditer(text)] == [m.span() for m in plain.finditer(text)]
+
+
+def test_matches_tried_only_where_a_family_can_start_equal_a_full_scan(shared_data):
+    texts = [t for texts in TYPICAL.values() for t in texts] + HARMLESS
+    for path in sorted(shared_data.glob("cases_*.jsonl"))[:3]:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()[:300]]
+        texts += [v for row in rows for v in row.values() if isinstance(v, str) and len(v) > 20]
+    lex = _compiled()
+    for text in map(normalise_text, texts):
+        full = {family: [m.span() for m in pattern.finditer(text)] for family, pattern in lex.families}
+        assert _mentions(text, lex) == full, text[:40]
 
 
 # -- CueFlags

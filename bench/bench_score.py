@@ -1,0 +1,102 @@
+"""Benchmark: batch scoring and the area index on demo data, beside the per-case path measured in
+the same run.
+
+    python bench/bench_score.py [--cases 100000] [--seed 1] [--baseline 3000] [--workers 2]
+
+Trains (once, cached) a model as of 26 weeks before the export's end, then times:
+- the per-case path on a sample (``score_case`` one case at a time, each case then fed to the
+  history): what batch scoring cost per row before it was vectorised;
+- batch scoring of every case of the export without reasons (``training.score.score_for_index``:
+  vectorised history, featurizer on every core, policy), in cases per second;
+- the area index over every week of the export (``risk.area_index.weekly_area_index``).
+Goals (issue 10): batch scoring >= 20,000 cases/s; index + scoring of 1,000,000 cases over 156
+weeks in under 2 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import pickle
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from features.areas import AreaTree  # noqa: E402
+from features.contract import load_dataset  # noqa: E402
+from risk.area_index import weekly_area_index  # noqa: E402
+from training.score import score_for_index  # noqa: E402
+
+
+def model_for(data: Path, work: Path, as_of: pd.Timestamp):  # noqa: ANN201
+    cached = work / f"model-{data.name}-{as_of.date()}.pkl"
+    if cached.exists():
+        return pickle.loads(cached.read_bytes())
+    from training.train import run_training
+
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    with tempfile.TemporaryDirectory() as tmp:
+        model = run_training(data, tracking_uri=f"sqlite:///{tmp}/mlflow.db", as_of=as_of, models_dir=Path(tmp)).model
+    cached.write_bytes(pickle.dumps(model))
+    return model
+
+
+def per_case_rate(model, dataset, n: int) -> float:  # noqa: ANN001
+    """Cases per second of the per-row path: each case's history looked up and featurised on its
+    own (``score_case`` against a state that holds the export), which is what batch scoring did
+    per row before it was vectorised."""
+    cases = dataset.cases.sort_values("registered_at").tail(n)
+    by_case = {cid: g.to_dict("records") for cid, g in dataset.parties.groupby("case_id")}
+    state = copy.deepcopy(model.history)
+    state.update(dataset.cases, dataset.parties)
+    started = time.perf_counter()
+    for case in cases.to_dict("records"):
+        model.score_case(case, by_case.get(case["case_id"], []), history=state, n_reasons=0)
+    return n / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--baseline", type=int, default=3000, help="cases timed on the per-case path")
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--work", type=Path, default=ROOT / "bench" / "out")
+    args = parser.parse_args()
+    data = args.work / f"demo-{args.cases}-{args.seed}"
+    if not (data / "cases.csv").exists():
+        from training.demo.generate import DemoConfig, generate_demo_data
+
+        generate_demo_data(data, DemoConfig(n_cases=args.cases, seed=args.seed))
+    t = time.perf_counter()
+    dataset = load_dataset(data, write_rejects=False)
+    load_seconds = time.perf_counter() - t
+    model = model_for(data, args.work, dataset.export_date.normalize() - pd.Timedelta(weeks=26))
+
+    baseline = per_case_rate(model, dataset, args.baseline)
+    t = time.perf_counter()
+    scored = score_for_index(model, dataset, workers=args.workers)
+    score_seconds = time.perf_counter() - t
+    t = time.perf_counter()
+    index = weekly_area_index(scored, AreaTree.from_frame(dataset.areas))
+    index_seconds = time.perf_counter() - t
+    weeks = index["week"].nunique()
+
+    print(f"demo export: {len(dataset.cases):,} cases, loaded and validated in {load_seconds:.1f} s")
+    print(f"{'path':<44}{'cases/s':>12}")
+    print(f"{'per row (score_case, one case at a time)':<44}{baseline:>12,.0f}   (sample of {args.baseline:,})")
+    print(f"{'batch (score_for_index, no reasons)':<44}{len(scored) / score_seconds:>12,.0f}   ({score_seconds:.1f} s)")
+    print(f"area index: {len(index):,} rows, {index['area_code'].nunique():,} areas x {weeks} weeks in {index_seconds:.1f} s")
+    print(f"index + scoring: {score_seconds + index_seconds:.1f} s (plus {load_seconds:.1f} s to load the export)")
+    print(f"goal batch >= 20,000 cases/s: {'met' if len(scored) / score_seconds >= 20_000 else 'not met'}")
+
+
+if __name__ == "__main__":
+    main()
