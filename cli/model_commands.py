@@ -94,7 +94,7 @@ def score(
     import time
 
     from training import registry
-    from training.score import score_dataset, write_scores
+    from training.score import score_dataset, write_table
 
     try:
         registry.configure(tracking_uri)
@@ -108,7 +108,7 @@ def score(
             recent_days=recent_days,
         )
         seconds = time.perf_counter() - started
-        write_scores(scored.scores, out)
+        write_table(scored.scores, out)
     except DisputeRiskError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

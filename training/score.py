@@ -78,6 +78,7 @@ def score_for_index(
     dataset: Dataset,
     *,
     since: pd.Timestamp | None = None,
+    earlier: Dataset | None = None,
     model_version: str | None = None,
     workers: int | None = None,
 ) -> pd.DataFrame:
@@ -87,8 +88,11 @@ def score_for_index(
 
     The history gets the whole export first (registrations, and the escalations known at export
     time); its queries count only records before each case and escalations known by then, so a
-    case sees what the intake API would have seen, and the index's as-of rule is kept."""
+    case sees what the intake API would have seen, and the index's as-of rule is kept. ``earlier``:
+    records before the export (history only, as ``risk score --history``)."""
     state = copy.deepcopy(model.history)
+    if earlier is not None:
+        _add_earlier(state, earlier, before=dataset.cases["registered_at"].min())
     state.update(dataset.cases, dataset.parties)
     cases = dataset.cases if since is None else dataset.cases.loc[dataset.cases["registered_at"] >= since]
     cases = cases.sort_values(["registered_at", "case_id"], kind="stable").reset_index(drop=True)
@@ -168,12 +172,13 @@ def _key_group_persons(case_ids: pd.Series, parties: pd.DataFrame) -> np.ndarray
     return case_ids.astype(str).isin(set(tagged)).to_numpy()
 
 
-def write_scores(scores: pd.DataFrame, out: Path) -> None:
+def write_table(frame: pd.DataFrame, out: Path) -> None:
+    """A result table as CSV (UTF-8 with BOM: Excel on Chinese Windows reads it right) or Parquet."""
     out.parent.mkdir(parents=True, exist_ok=True)
     suffix = out.suffix.lower()
     if suffix == ".parquet":
-        scores.to_parquet(out, index=False)
+        frame.to_parquet(out, index=False)
     elif suffix == ".csv":
-        scores.to_csv(out, index=False, encoding="utf-8")
+        frame.to_csv(out, index=False, encoding="utf-8-sig")
     else:
         raise DisputeRiskError(f"--out must end in .csv or .parquet, got {out.name!r}")
