@@ -31,6 +31,18 @@ def as_text_list(X: Any, owner: str) -> list[str]:
     return texts
 
 
+def check_int(value: object, name: str, minimum: int) -> None:
+    """A parameter that must be an integer of at least ``minimum`` (a bool is not one).
+
+    >>> check_int(True, "bins", 2)
+    Traceback (most recent call last):
+    ...
+    features.errors.DisputeRiskError: bins must be an integer >= 2, got True
+    """
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise DisputeRiskError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
 def check_labels(y: object, n: int, name: str = "y") -> np.ndarray:
     """``n`` outcome labels, each 0 or 1, as floats: the one label check of every estimator.
 

@@ -34,6 +34,7 @@ from risk.index_shrinkage import GammaPosterior, prior_shape, shrink_to_parent
 from risk.index_trend import trend_codes
 from risk.index_weekly import Hierarchy, WeekAxis, trailing_sum, weekly_sum
 from risk.levels import ORANGE, RED
+from risk.weeks import monday
 
 __all__ = ["OUTPUT_COLUMNS", "IndexConfig", "weekly_area_index"]
 
@@ -124,8 +125,8 @@ def _axis(
     registered: pd.Series, start: object, end: object, config: IndexConfig
 ) -> tuple[WeekAxis, pd.Timestamp]:
     """The weeks computed (from early enough that every row shown is exact) and the first week shown."""
-    first_week = WeekAxis.monday(registered.min() if start is None else pd.Timestamp(start))
-    last_week = WeekAxis.monday(registered.max() if end is None else pd.Timestamp(end))
+    first_week = monday(registered.min() if start is None else pd.Timestamp(start))
+    last_week = monday(registered.max() if end is None else pd.Timestamp(end))
     if last_week < first_week:
         raise DisputeRiskError(f"end must not be before start (week of {first_week.date()}), got {end}")
     # A row depends on this many earlier weeks: trend <- reference <- forecast <- cases <- the
@@ -133,7 +134,7 @@ def _axis(
     longest_age = -(-max(config.horizon_days, config.tail_days) // 7)
     reach = max(config.history_weeks, config.volume_weeks, longest_age)
     warmup = config.trend_weeks + config.reference_weeks + reach + config.history_weeks + 2
-    axis_first = max(WeekAxis.monday(registered.min()), first_week - pd.Timedelta(weeks=warmup))
+    axis_first = max(monday(registered.min()), first_week - pd.Timedelta(weeks=warmup))
     return WeekAxis(axis_first, (last_week - axis_first).days // 7 + 1), first_week
 
 

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 
 from features.areas import AreaTree
 from features.errors import DisputeRiskError
+from risk.weeks import iso_week
 
 __all__ = ["GRID", "Hierarchy", "WeekAxis", "weekly_sum"]
 
@@ -27,18 +28,6 @@ class WeekAxis:
     first: pd.Timestamp
     n: int
 
-    @staticmethod
-    def monday(when: pd.Timestamp) -> pd.Timestamp:
-        """The Monday 00:00 that starts the ISO week of ``when``.
-
-        Examples
-        --------
-        >>> WeekAxis.monday(pd.Timestamp("2026-03-01 23:59"))
-        Timestamp('2026-02-23 00:00:00')
-        """
-        day = pd.Timestamp(when).normalize()
-        return day - pd.Timedelta(days=day.weekday())
-
     def days(self, times: pd.Series | pd.DatetimeIndex) -> np.ndarray:
         """Days since ``first`` as floats (NaT -> +inf: never)."""
         values = np.asarray((pd.to_datetime(times) - self.first) / pd.Timedelta(days=1), dtype=float)
@@ -47,7 +36,7 @@ class WeekAxis:
     def labels(self) -> tuple[list[str], pd.DatetimeIndex]:
         """ISO labels ("2026-W09") and Mondays of every week on the axis."""
         starts = pd.date_range(self.first, periods=self.n, freq="7D").as_unit("ns")
-        return [f"{y}-W{w:02d}" for y, w, _ in (d.isocalendar() for d in starts)], starts
+        return [iso_week(d) for d in starts], starts
 
 
 @dataclass(frozen=True)

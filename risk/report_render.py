@@ -20,8 +20,8 @@ import jinja2
 from markupsafe import Markup
 
 from risk import report_charts as charts
+from risk.drift import MAJOR_ABOVE, STABLE_BELOW
 from risk.levels import NONE
-from risk.monitoring import MAJOR_ABOVE, STABLE_BELOW
 from risk.report_tables import (
     KINDS,
     SECTION_TITLES,

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from risk.drift import STATUS_ZH, psi_status
 from risk.levels import BLUE, NONE, ORANGE, RED, YELLOW
-from risk.monitoring import STATUS_ZH, psi_status
 from risk.weekly_report import WeeklyReport, level_name
 
 __all__ = [

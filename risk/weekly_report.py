@@ -11,10 +11,9 @@ renderer can leak it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Final
 
 import numpy as np
@@ -26,8 +25,9 @@ from features.errors import DisputeRiskError
 from features.personal_data import mask_personal
 from features.schema import AREA_LEVEL_NAMES
 from risk.levels import LEVELS, ORANGE, RED
+from risk.weeks import iso_week, week_start
 
-__all__ = ["ReportOptions", "WeeklyReport", "build_weekly_report", "iso_week", "week_start"]
+__all__ = ["ReportOptions", "WeeklyReport", "build_weekly_report"]
 
 INDEX_COLUMNS: Final = (
     "area_code", "level", "parent_code", "name", "week", "week_start", "index", "lower", "upper", "band",
@@ -50,7 +50,6 @@ HEALTH_COLUMNS: Final = (
 )  # fmt: skip
 RED_ORANGE: Final = (RED, ORANGE)  # the levels whose new warnings the report lists
 HOTSPOTS: Final = 3
-_WEEK: Final = re.compile(r"(\d{4})-W(\d{2})")
 _DAY: Final = pd.Timedelta(days=1)
 
 
@@ -110,34 +109,6 @@ def level_name(level: str) -> str:
     ('镇', '网格')
     """
     return AREA_LEVEL_NAMES.get(level, "网格" if level == "grid" else level)
-
-
-def week_start(week: str) -> pd.Timestamp:
-    """The Monday (00:00) that starts an ISO week.
-
-    >>> week_start("2026-W47")
-    Timestamp('2026-11-16 00:00:00')
-    >>> week_start("2026-47")
-    Traceback (most recent call last):
-    ...
-    features.errors.DisputeRiskError: week must be an ISO week like 2026-W47, got '2026-47'
-    """
-    match = _WEEK.fullmatch(str(week))
-    try:
-        assert match is not None
-        return pd.Timestamp(date.fromisocalendar(int(match[1]), int(match[2]), 1))
-    except (AssertionError, ValueError):
-        raise DisputeRiskError(f"week must be an ISO week like 2026-W47, got {week!r}") from None
-
-
-def iso_week(when: pd.Timestamp | datetime | date) -> str:
-    """The ISO week a day falls in.
-
-    >>> iso_week(pd.Timestamp("2027-01-01")), iso_week(pd.Timestamp("2026-11-22 23:59"))
-    ('2026-W53', '2026-W47')
-    """
-    year, week, _ = pd.Timestamp(when).isocalendar()
-    return f"{year}-W{week:02d}"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""risk/monitoring.py: PSI and the drift table, performance estimated from calibrated probabilities
+"""risk/drift.py and risk/monitoring.py: PSI and the drift table, performance estimated from calibrated probabilities
 (CBPE), and the weekly table that sets the estimates beside the realised values once labels mature."""
 
 from __future__ import annotations
@@ -9,17 +9,8 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from features.errors import DisputeRiskError
-from risk.monitoring import (
-    DRIFT_COLUMNS,
-    MAJOR_ABOVE,
-    STABLE_BELOW,
-    WEEKLY_COLUMNS,
-    drift_table,
-    estimate_performance,
-    psi,
-    psi_status,
-    weekly_monitoring,
-)
+from risk.drift import DRIFT_COLUMNS, MAJOR_ABOVE, STABLE_BELOW, drift_table, psi, psi_status
+from risk.monitoring import WEEKLY_COLUMNS, estimate_performance, weekly_monitoring
 
 
 def _rng(seed: int = 0) -> np.random.Generator:
