@@ -5,8 +5,8 @@ n-grams are joined with "_", which no token can contain (punctuation-only tokens
 so feature names need no escaping where LightGBM forbids spaces.
 
 The weighting is sklearn's TfidfVectorizer formula (smooth idf, optional sublinear tf, l2 rows),
-computed here with numpy: sklearn's per-call input validation costs ~3 ms, which is the whole
-latency budget of one API request, and its fit keeps a count matrix of every n-gram in memory.
+computed here with numpy: sklearn's per-call input validation alone costs more than a whole API
+request may, and its fit keeps a count matrix of every n-gram in memory.
 """
 
 from __future__ import annotations

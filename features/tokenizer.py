@@ -5,9 +5,9 @@ characters, Chinese or ASCII punctuation, spaces and line breaks) one string, so
 tokens, the cue counts and the text features do not depend on how intake staff typed it.
 
 ``ChineseTokenizer`` segments with jieba *without* HMM and the project user dictionary. The
-Rust port (rjieba / jieba-rs) gives exactly the same tokens in that mode and segments ~25x faster,
-so ``backend="auto"`` uses it when installed and falls back to jieba (tests/test_tokenizer.py
-checks the identity on real texts). HMM mode is not used: there the two disagree on numbers with
+Rust port (rjieba / jieba-rs) gives exactly the same tokens in that mode and segments many times
+faster (bench/bench_tokenize.py), so ``backend="auto"`` uses it when installed and falls back to
+jieba (tests/features/test_tokenizer.py checks the identity on real texts). HMM mode is not used: there the two disagree on numbers with
 units ("6.5cm"), and unknown words falling back to single characters suit word n-grams anyway.
 """
 

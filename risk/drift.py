@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from features.build import CATALOGUE
 from features.checks import check_int
 from features.errors import DisputeRiskError
 
@@ -20,6 +21,25 @@ STATUS_ZH: Final[dict[str, str]] = {"stable": "稳定", "moderate": "中度偏�
 DRIFT_COLUMNS: Final = ("feature", "psi", "status", "status_zh")
 # An empty bin would make PSI infinite; its share is floored at 0.01% (a common choice).
 _FLOOR: Final = 1e-4
+SCORE: Final = "score"  # the calibrated risk, watched beside the features
+# What monitoring watches: the case's category and source, and the model's main signals (names
+# checked against the feature catalogue at import, so a renamed feature fails here).
+WATCHED: Final[tuple[str, ...]] = ("category", "source") + CATALOGUE.require(
+    (
+        "amount_log", "n_people", "police_calls_before", "mediation_attempts", "party_prior_cases_max",
+        "party_prior_escalations_max", "key_group_persons", "cue_threat", "cue_weapon", "cue_physical",
+        "cue_injury", "village_cases_90d", "town_cases_90d", "town_escalations_365d",
+    )
+)  # fmt: skip
+REFERENCE_SIZE: Final = 5000
+
+
+def reference_sample(frame: pd.DataFrame, *, n: int = REFERENCE_SIZE, seed: int = 0) -> pd.DataFrame:
+    """What a model keeps of its own windows to compare recent intake with: up to ``n`` rows of the
+    ``WATCHED`` columns and the score (the columns ``frame`` has), drawn with a fixed seed."""
+    columns = [c for c in (*WATCHED, SCORE) if c in frame.columns]
+    rows = frame if len(frame) <= n else frame.sample(n, random_state=seed)
+    return rows[columns].reset_index(drop=True)
 
 
 def psi(reference: npt.ArrayLike, current: npt.ArrayLike, *, bins: int = 10) -> float:

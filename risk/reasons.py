@@ -64,7 +64,7 @@ class ReasonIndex:
 
     def family_contributions_one(self, contrib_row: np.ndarray) -> list[float]:
         """One row of contributions (n_features + 1,) -> its families' sums, as floats: the
-        single-case path (a sparse product costs ~25 us of scipy overhead for one row)."""
+        single-case path (for one row, scipy's overhead on a sparse product outweighs the sum)."""
         column_family = self.__dict__.get("_column_family")
         if column_family is None:  # made on first use: indexes pickled before it existed lack it
             column_family = self._column_family = self._family_of_columns()

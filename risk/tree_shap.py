@@ -17,8 +17,8 @@ class TreeShap:
 
     A tree of depth <= 3 has at most 7 splits, so what it contributes for a row depends only on
     the row's side at each of them: one of 2**7 patterns. The contributions of every pattern
-    are computed once per model (``build``), and a row then costs its ~5,000 split decisions
-    and one table lookup per tree: ~40 us instead of LightGBM's ~260 us for 754 trees.
+    are computed once per model (``build``), and a row then costs its split decisions and one
+    table lookup per tree, several times less than LightGBM's own pred_contrib of one row.
 
     The tables come from the closed form of TreeSHAP for one leaf: the tree's expected output
     given the features in S is the leaf value v times, for each distinct feature j on the

@@ -2,8 +2,8 @@
 
 Every metric comes from one weighted kernel over cases sorted once by score: the point estimate gives
 each case weight 1, a bootstrap resample gives each case the number of times it was drawn. So the
-interval and the point estimate are the same computation, and a resample costs a few array operations
-(n=30k with 1000 resamples: about 1.5 s, 3-4 s on a busy machine). Resampling unit: the case.
+interval and the point estimate are the same computation, and a resample costs a few array
+operations. Resampling unit: the case.
 """
 
 from __future__ import annotations

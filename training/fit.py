@@ -21,6 +21,7 @@ from sklearn.metrics import roc_auc_score
 from features.build import CaseFeaturizer
 from features.history import HistoryState
 from risk.calibration import ProbabilityCalibrator
+from risk.drift import SCORE, reference_sample
 from risk.model import MODEL_NAME, EscalationModel
 from training.boost import default_params, fit_booster
 from training.calibrate import choose_thresholds, threshold_report
@@ -60,6 +61,7 @@ def fit(prepared: Prepared, *, quick: bool = False, seed: int = 0) -> Fitted:
     clock["train"] = time.perf_counter() - t
 
     state = HistoryState.from_records(prepared.cases, prepared.parties, population=prepared.population)
+    recent = np.concatenate([prepared.rows["calibration"], prepared.rows["test"]])
     model = EscalationModel(
         featurizer,
         booster,
@@ -76,6 +78,10 @@ def fit(prepared: Prepared, *, quick: bool = False, seed: int = 0) -> Fitted:
             "rejects": prepared.rejects,
             "text": choice,
             "validation_auc": valid_auc,
+            # the last windows as the model saw them: monitoring compares recent intake with this
+            "reference": _reference(
+                prepared, featurizer, X[recent], calibrator.predict(booster.predict(X[recent])), recent
+            ),
         },
         name=MODEL_NAME,
     )
@@ -86,6 +92,14 @@ def fit(prepared: Prepared, *, quick: bool = False, seed: int = 0) -> Fitted:
         threshold_table=threshold_report(p_calibration, y_calibration, thresholds),
         seconds=MappingProxyType(clock),
     )
+
+
+def _reference(
+    prepared: Prepared, featurizer: CaseFeaturizer, X: np.ndarray, scores: np.ndarray, rows: np.ndarray
+) -> pd.DataFrame:
+    matrix = pd.DataFrame(X, columns=list(featurizer.get_feature_names_out()))
+    cases = prepared.frame.iloc[rows].reset_index(drop=True)[["category", "source"]]
+    return reference_sample(pd.concat([cases, matrix], axis=1).assign(**{SCORE: scores}))
 
 
 def _features(prepared: Prepared, quick: bool) -> tuple[CaseFeaturizer, np.ndarray]:
