@@ -1,23 +1,24 @@
-"""``risk serve`` (the intake scoring API and 督办 queue) and ``risk apikey create``.
+"""``risk serve``: the intake scoring API and 督办 queue.
 
 Heavy imports (uvicorn, FastAPI, SQLAlchemy, MLflow) happen inside the commands."""
 
 from __future__ import annotations
 
+import json
 import os
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
-apikey_app = typer.Typer(
-    help="API keys for the scoring API (shown once, stored hashed).", no_args_is_help=True
-)
+from cli.admin_commands import queue_session, settings
+
+DEMO_ROLES = ("admin", "intake")
 
 
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to ``app``."""
     app.command("serve")(serve)
-    app.add_typer(apikey_app, name="apikey")
 
 
 def serve(
@@ -25,8 +26,16 @@ def serve(
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="port to listen on")] = 8000,
     demo: Annotated[
         bool,
-        typer.Option("--demo", help="create an admin and an intake key and print them first (demo data)"),
+        typer.Option(
+            "--demo", help="demo keys (admin, intake; all areas) in --demo-keys, made once and reused"
+        ),
     ] = False,
+    demo_keys: Annotated[
+        Path | None,
+        typer.Option(
+            "--demo-keys", help="file for the demo keys, readable by its owner only [models/demo-keys.json]"
+        ),
+    ] = None,
 ) -> None:
     """Serve the intake scoring API and the 督办 queue.
 
@@ -40,13 +49,12 @@ def serve(
 
     from serving.logging_config import configure_logging
 
-    settings = _settings()
+    s = settings()
     if demo:
-        keys = {role: _new_key(settings.database_url, role, None, f"demo-{role}") for role in ("admin", "intake")}
-        for role, key in keys.items():
-            typer.echo(f"{role} key: {key}", err=True)
-        typer.echo(_demo_help(host, port, keys["intake"]), err=True)
-    configure_logging(settings.log_level, settings.log_json)
+        path = demo_keys or Path(_project_root()) / "models" / "demo-keys.json"
+        demo_key_file(path)
+        typer.echo(_demo_help(host, port, path), err=True)
+    configure_logging(s.log_level, s.log_json)
     # The factory as a string: uvicorn builds the app itself (and could in each worker).
     uvicorn.run(
         "serving.app:create_app",
@@ -60,29 +68,50 @@ def serve(
     )
 
 
-@apikey_app.command("create")
-def apikey_create(
-    role: Annotated[str, typer.Option("--role", help="intake, supervisor, analyst or admin")],
-    area: Annotated[
-        str | None, typer.Option("--area", help="12-digit area code the key is limited to")
-    ] = None,
-    name: Annotated[
-        str | None, typer.Option("--name", help="who holds the key (shown in the audit log)")
-    ] = None,
-) -> None:
-    """Create an API key and print it once; only its hash is stored."""
-    from features.errors import DisputeRiskError
+def demo_key_file(path: Path) -> dict[str, str]:
+    """The demo keys in ``path`` (0600), made once: a restart reuses the keys still valid in the
+    queue database and makes only the missing ones. A key is never printed."""
+    from datetime import UTC, datetime
+
+    from serving import keys as key_store
+    from serving.auth import authenticate
+    from serving.errors import Unauthorized
 
     try:
-        key = _new_key(_settings().database_url, role, area, name or f"{role}-{area or 'all'}")
-    except DisputeRiskError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    typer.echo(f"created a {role} key for area {area or 'all'}; it is shown only now:", err=True)
-    typer.echo(key)
+        stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    except ValueError:  # damaged: make new keys
+        stored = {}
+    with queue_session() as session:
+        now = datetime.now(UTC)
+        for role in DEMO_ROLES:
+            try:
+                if role in stored and authenticate(session, f"Bearer {stored[role]}", now).role == role:
+                    continue
+            except Unauthorized:
+                pass
+            made = key_store.new_key(session, role=role, area=None, name=f"demo-{role}", now=now)
+            stored[role] = made.key
+        session.commit()
+    _write_private(path, json.dumps(stored, indent=1) + "\n")
+    return stored
 
 
-def _demo_help(host: str, port: int, intake_key: str) -> str:
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable and writable by its owner only, whatever was there."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        os.fchmod(handle.fileno(), 0o600)  # an existing file keeps its old mode through O_CREAT
+        handle.write(text)
+
+
+def _project_root() -> str:
+    from serving.settings import PROJECT_ROOT
+
+    return str(PROJECT_ROOT)
+
+
+def _demo_help(host: str, port: int, keys_file: Path) -> str:
     base = f"http://{host}:{port}"
     case = (
         '{"case_id": "DEMO-0001", "registered_at": "2025-06-30T21:40:00+08:00", "area_code": "329002001001", '
@@ -92,40 +121,10 @@ def _demo_help(host: str, port: int, intake_key: str) -> str:
         '{"party_id": "demo-a", "role": "申请方", "party_type": "自然人", "gender": "女", "age": 34}, '
         '{"party_id": "demo-b", "role": "被申请方", "party_type": "自然人", "gender": "男", "age": 37}]}'
     )
+    read_key = f"python3 -c \"import json; print(json.load(open('{keys_file}'))['intake'])\""
     return (
-        f"\ninteractive docs: {base}/docs   (OpenAPI: {base}/openapi.json)\n"
-        f"example:\n  curl -s -X POST {base}/v1/cases/score -H 'Authorization: Bearer {intake_key}' "
+        f"\ndemo keys (admin, intake) in {keys_file} (readable by you only)\n"
+        f"interactive docs: {base}/docs   (OpenAPI: {base}/openapi.json)\n"
+        f'example:\n  curl -s -X POST {base}/v1/cases/score -H "Authorization: Bearer $({read_key})" '
         f"-H 'Content-Type: application/json' -d '{case}'\n"
     )
-
-
-def _settings() -> Any:
-    """The settings, or a clear message naming the bad setting (before anything starts)."""
-    from pydantic import ValidationError
-
-    from serving.settings import get_settings
-
-    try:
-        return get_settings()
-    except ValidationError as exc:
-        for err in exc.errors():
-            typer.echo(f"error: setting {'.'.join(map(str, err['loc']))}: {err['msg']}", err=True)
-        raise typer.Exit(2) from None
-
-
-def _new_key(database_url: str, role: str, area: str | None, name: str) -> str:
-    """A new key in the queue database (migrated first), returned in clear this once."""
-    from datetime import UTC, datetime
-
-    from serving.auth import create_key
-    from serving.db import make_engine, make_sessionmaker, upgrade
-
-    engine = make_engine(database_url)
-    try:
-        upgrade(engine)
-        with make_sessionmaker(engine)() as session:
-            key, _ = create_key(session, role=role, name=name, area_code=area, now=datetime.now(UTC))
-            session.commit()
-    finally:
-        engine.dispose()
-    return key

@@ -1,11 +1,12 @@
-"""The app factory and its lifespan: the database (migrated to head) and the champion model
-are set up once per process, and a background task swaps in a new champion when the alias
-moves. ``risk serve`` runs ``uvicorn serving.app:create_app --factory``."""
+"""The app factory and its lifespan: the database (migrated to head, under a lock), the area
+table and the champion model are set up once per process, and a background task swaps in a new
+champion when the alias moves. ``risk serve`` runs ``uvicorn serving.app:create_app --factory``."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -14,12 +15,12 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from serving import errors
+from serving import areas, errors, openapi
 from serving.db import Checkpointer, make_engine, make_sessionmaker, upgrade
 from serving.deps import Runtime
 from serving.middleware import RequestContextMiddleware
 from serving.model_store import ModelLoadError
-from serving.routes import health, items, records, scoring
+from serving.routes import docs, health, items, keys, records, scoring
 from serving.settings import Settings, get_settings
 
 Clock = Callable[[], datetime]
@@ -35,14 +36,21 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app = FastAPI(
         title="dispute-risk intake scoring and 督办 queue",
         version="1",
-        description="民转刑 early warning: score disputes at intake, supervise the warnings.",
+        description=(
+            "民转刑 early warning: score disputes at intake, supervise the warnings. Send an API key "
+            "as `Authorization: Bearer <key>`; every error answers with the one body shape ErrorOut."
+        ),
         lifespan=lifespan,
+        docs_url=None,  # served from local files by routes/docs.py
+        redoc_url=None,
     )
     runtime = Runtime(settings, clock or utc_now)
     app.state.runtime = runtime
     errors.install(app)
-    for module in (scoring, items, records, health):
+    for module in (scoring, items, records, keys, health, docs):
         app.include_router(module.router)
+    docs.mount_assets(app)
+    openapi.install(app, settings)
     app.add_middleware(
         RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=runtime.metrics
     )
@@ -53,10 +61,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     runtime: Runtime = app.state.runtime
     settings = runtime.settings
-    engine = make_engine(settings.database_url, background_checkpoints=runtime.inline_db)
+    engine = make_engine(
+        settings.database_url,
+        background_checkpoints=runtime.inline_db,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        connect_timeout=settings.pg_connect_timeout_seconds,
+        statement_timeout_ms=settings.pg_statement_timeout_ms,
+    )
     if settings.migrate_on_start:
         await run_in_threadpool(upgrade, engine)
     runtime.engine, runtime.sessions = engine, make_sessionmaker(engine)
+    await run_in_threadpool(_load_areas, runtime)
     checkpointer = Checkpointer(engine) if runtime.inline_db else None
     if checkpointer is not None:
         checkpointer.start()
@@ -75,6 +90,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if checkpointer is not None:
             await run_in_threadpool(checkpointer.stop)
         engine.dispose()
+
+
+def _load_areas(runtime: Runtime) -> None:
+    """Route new items by the area table when one is loaded (``risk areas load``)."""
+    with runtime.session() as session:
+        tree = areas.tree(session)
+    runtime.policy = dataclasses.replace(runtime.policy, areas=tree)
 
 
 async def _load(runtime: Runtime) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from serving.auth import Principal
@@ -18,6 +18,8 @@ from serving.tables import AuditEntry, Item
 
 READ = "read"
 TRANSITIONS = ("open", "rescore", "raise", "lower", "sign", "note", "escalate", "close")
+KEY_ACTIONS = ("key_create", "key_revoke")
+ACTIONS = (READ, *TRANSITIONS, *KEY_ACTIONS)
 
 
 def record(
@@ -77,18 +79,3 @@ def history(session: Session, item_id: int) -> list[AuditEntry]:
         .order_by(AuditEntry.at, AuditEntry.id)
     )
     return list(session.scalars(stmt))
-
-
-def search(
-    session: Session, *, item_id: int | None, key_id: int | None, action: str | None, limit: int, offset: int
-) -> tuple[int, list[AuditEntry]]:
-    stmt = select(AuditEntry)
-    if item_id is not None:
-        stmt = stmt.where(AuditEntry.item_id == item_id)
-    if key_id is not None:
-        stmt = stmt.where(AuditEntry.key_id == key_id)
-    if action is not None:
-        stmt = stmt.where(AuditEntry.action == action)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))
-    return total, list(rows)

@@ -7,8 +7,8 @@ import json
 import logging
 import threading
 from collections import deque
-from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +21,25 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def make_engine(url: str, *, background_checkpoints: bool = False) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys.
+def make_engine(
+    url: str,
+    *,
+    background_checkpoints: bool = False,
+    sqlite_synchronous: str = "FULL",
+    connect_timeout: int = 10,
+    statement_timeout_ms: int = 30_000,
+) -> Engine:
+    """An engine for ``url``. SQLite gets WAL, ``synchronous`` (FULL: a commit waits for the WAL
+    to reach the disk), a busy timeout and foreign keys; PostgreSQL a connect timeout and a
+    statement timeout, so a stuck server or query fails a request instead of hanging it.
 
     ``background_checkpoints`` (SQLite): commits never checkpoint the WAL themselves (the
     checkpoint is what waits for the disk, fsync); a ``Checkpointer`` thread does it instead."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, json_serializer=_json)
+        return _server_engine(url, connect_timeout, statement_timeout_ms)
+    if sqlite_synchronous not in ("FULL", "NORMAL"):
+        raise ValueError(f"sqlite_synchronous must be FULL or NORMAL, got {sqlite_synchronous!r}")
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
@@ -38,15 +49,33 @@ def make_engine(url: str, *, background_checkpoints: bool = False) -> Engine:
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
-        # WAL lets the list endpoints read while a score is being written. synchronous=NORMAL
-        # still writes every commit to the WAL file before the commit returns, so killing the
-        # process loses nothing acknowledged (only an OS crash could lose the last commits).
+        # WAL lets the list endpoints read while a score is being written.
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA synchronous={sqlite_synchronous}")
         cur.execute("PRAGMA foreign_keys=ON")
         if background_checkpoints:
             cur.execute("PRAGMA wal_autocheckpoint=0")
         cur.close()
+
+    return engine
+
+
+def _server_engine(url: str, connect_timeout: int, statement_timeout_ms: int) -> Engine:
+    engine = create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        json_serializer=_json,
+        connect_args={"connect_timeout": connect_timeout},
+    )
+    if engine.dialect.name == "postgresql":
+        # Set per connection, not through the URL's ``options``, which the URL may carry itself.
+        @event.listens_for(engine, "connect")
+        def _timeouts(dbapi_conn: Any, _record: Any) -> None:
+            with dbapi_conn.cursor() as cur:
+                cur.execute(f"SET statement_timeout = {int(statement_timeout_ms)}")
+            dbapi_conn.commit()
 
     return engine
 
@@ -157,6 +186,20 @@ class LoopReader:
             raise
         return None if row is None else row[0]
 
+    def row(self, statement: Any, params: Sequence[Any]) -> tuple[Any, ...] | None:
+        """The first row of ``statement``, its values as the driver returns them."""
+        sql = self._sql.get(statement)
+        if sql is None:
+            sql = self._sql[statement] = str(statement.compile(dialect=self.engine.dialect))
+        if self._conn is None:
+            self._conn = self.engine.raw_connection()
+        try:
+            found = self._conn.driver_connection.execute(sql, tuple(params)).fetchone()
+        except Exception:
+            self.close()
+            raise
+        return None if found is None else tuple(found)
+
     def close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
@@ -183,12 +226,40 @@ def alembic_config(url: str) -> Any:
     return config
 
 
+# Any fixed 64-bit number: the key of the PostgreSQL advisory lock held while migrating.
+_MIGRATION_LOCK_KEY = 0x6472_6B5F_6D69_6772
+
+
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration (alembic upgrade head) on ``engine``."""
+    """Bring the schema to the newest migration (alembic upgrade head) on ``engine``. Several
+    processes starting at once migrate one after the other: the first migrates, the others then
+    find the schema at head (a lock file beside SQLite, an advisory lock on PostgreSQL)."""
     from alembic import command
 
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
+    with _file_lock(engine), engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL statement_timeout = 0"))  # a migration may take long
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
     log.info("queue database at the newest migration", extra={"database": engine.url.render_as_string()})
+
+
+@contextmanager
+def _file_lock(engine: Engine) -> Iterator[None]:
+    """An exclusive lock on ``<database>.migrate.lock`` for a SQLite file; nothing otherwise."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: SQLite's own locking still keeps the file consistent
+        fcntl = None  # type: ignore[assignment]
+    if not database or database == ":memory:" or fcntl is None:
+        yield
+        return
+    with open(f"{database}.migrate.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -6,21 +6,23 @@ request, and on the scoring path that resolution costs as much as the model does
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from serving.auth import ADMIN, ANALYST, INTAKE, SUPERVISOR, KeyCache, Principal, authenticate, hash_key
+from serving.auth import ADMIN, ANALYST, INTAKE, KEY_BY_HASH, SUPERVISOR, Principal, digest_of, principal_of
 from serving.db import FifoLock, LoopReader, write_lock_for
 from serving.history_feed import HistoryFeeder
+from serving.intake_rules import IntakeLimits
 from serving.metrics import Metrics
 from serving.model_store import ModelStore
 from serving.queue import ITEM_ID_BY_CASE, Policy
@@ -34,7 +36,6 @@ class Runtime:
     settings: Settings
     clock: Callable[[], datetime]
     metrics: Metrics = field(default_factory=Metrics)
-    key_cache: KeyCache = field(default_factory=KeyCache)
     engine: Engine | None = None  # set by the lifespan
     sessions: sessionmaker[Session] | None = None
     reader: LoopReader | None = None  # the event loop's own SQLite connection, made on first use
@@ -44,10 +45,9 @@ class Runtime:
         self.models = ModelStore(self.settings)
         self.history = HistoryFeeder(self.metrics)
         self._write_lock = write_lock_for(self.settings.database_url)
-        # SQLite is a local file: a read takes microseconds, and a commit writes the WAL without
-        # waiting for the disk (checkpoints run in a thread, see db.Checkpointer). The scoring
-        # route runs both on the event loop, where they cost less CPU than a threadpool hop and
-        # fight no thread for the GIL. A server database is a network round trip and a commit
+        # SQLite is a local file: a read takes microseconds, and a commit appends to the WAL
+        # (checkpoints run in a thread, see db.Checkpointer). The scoring route runs both on the
+        # event loop, where they cost less CPU than a threadpool hop and fight no thread for the GIL. A server database is a network round trip and a commit
         # waits for its disk: the threadpool waits for those.
         self.inline_db = make_url(self.settings.database_url).get_backend_name() == "sqlite"
 
@@ -62,14 +62,30 @@ class Runtime:
         lock = self._write_lock
         return lock.try_enter() if isinstance(lock, FifoLock) else True
 
-    def item_id_for(self, case_id: str) -> int | None:
-        """The case's item id, read on the event loop (SQLite; see ``inline_db``)."""
+    def intake_limits(self) -> IntakeLimits:
+        return IntakeLimits(self.clock(), timedelta(minutes=self.settings.clock_tolerance_minutes))
+
+    def _loop_reader(self) -> LoopReader:
         if self.reader is None or self.reader.engine is not self.engine:
             assert self.engine is not None, "the lifespan has not run"
             if self.reader is not None:
                 self.reader.close()
             self.reader = LoopReader(self.engine)
-        return self.reader.scalar(ITEM_ID_BY_CASE, (case_id,))
+        return self.reader
+
+    def item_id_for(self, case_id: str) -> int | None:
+        """The case's item id, read on the event loop (SQLite; see ``inline_db``)."""
+        return self._loop_reader().scalar(ITEM_ID_BY_CASE, (case_id,))
+
+    def key_row(self, digest: str) -> Sequence[Any] | None:
+        """The key's row by its hash (``auth.KEY_BY_HASH``): on the event loop for SQLite,
+        through the pool (call it in the threadpool) for a server database."""
+        if self.inline_db:
+            return self._loop_reader().row(KEY_BY_HASH, (digest,))
+        assert self.engine is not None, "the lifespan has not run"
+        with self.engine.connect() as conn:
+            row = conn.execute(KEY_BY_HASH, {"key_hash": digest}).first()
+        return None if row is None else tuple(row)
 
     def close_reader(self) -> None:
         if self.reader is not None:
@@ -91,26 +107,29 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         yield session
 
 
+# Declares the bearer scheme in the OpenAPI schema (Swagger's Authorize button); the header itself
+# is read by get_principal, which says what is wrong with it in the project's error shape.
+bearer = HTTPBearer(auto_error=False, description="an API key from `risk apikey create`")
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
 async def get_principal(request: Request) -> Principal:
+    """The caller, from its key's row read now: a revoked or expired key is refused at once."""
     runtime: Runtime = request.app.state.runtime
-    authorization = request.headers.get("authorization")
-    if authorization and (hit := runtime.key_cache.get(hash_key(authorization.partition(" ")[2].strip()))):
-        return hit
-
-    def lookup() -> Principal:
-        with runtime.session() as session:
-            return authenticate(session, authorization, runtime.key_cache)
-
-    return await run_in_threadpool(lookup)
+    digest = digest_of(request.headers.get("authorization"))
+    if runtime.inline_db:
+        row = runtime.key_row(digest)
+    else:
+        row = await run_in_threadpool(runtime.key_row, digest)
+    return principal_of(row, runtime.clock())
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 SessionDep = Annotated[Session, Depends(get_session)]
-CurrentUser = Annotated[Principal, Depends(get_principal)]
 
 
 def role_in(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
-    async def check(request: Request) -> Principal:
+    async def check(request: Request, _: Bearer) -> Principal:
         return (await get_principal(request)).require(roles)
 
     return check
@@ -121,3 +140,4 @@ Supervisor = Annotated[Principal, Depends(role_in(SUPERVISOR, ADMIN))]
 Reader = Annotated[Principal, Depends(role_in(SUPERVISOR, ANALYST, ADMIN))]
 Analyst = Annotated[Principal, Depends(role_in(ANALYST, ADMIN))]
 Admin = Annotated[Principal, Depends(role_in(ADMIN))]
+CurrentUser = Annotated[Principal, Depends(role_in(INTAKE, SUPERVISOR, ANALYST, ADMIN))]

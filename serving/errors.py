@@ -3,7 +3,9 @@
     {"error": "<code>", "message": "<rule and value>", "detail": [{"field", "value", "message"}]}
 
 Domain code (queue, auth, model store) raises the classes below or ``features.errors`` ones;
-routes never build error responses themselves.
+routes never build error responses themselves. A body names the field and the rule; it shows a
+bad value only when it is short and coded (a level, a count, an id), never free text, and always
+through the personal-data masker (``error_messages.shown``), so a body can always be encoded.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from features.errors import DisputeRiskError, RecordError
+from features.personal_data import mask_personal
+from serving.error_messages import HIDDEN, pydantic_message, shown, with_value
 from serving.logging_config import exception_summary
 
 log = logging.getLogger(__name__)
-
-_VALUE_MAX_CHARS = 200  # echo bad values back, but not a whole narrative
 
 
 class ServingError(DisputeRiskError):
@@ -55,7 +58,7 @@ class NotFound(ServingError):
 
 
 class Conflict(ServingError):
-    """A transition the item's current status does not allow."""
+    """A transition the item's current status does not allow, or a case_id taken elsewhere."""
 
     status, code = 409, "conflict"
 
@@ -64,24 +67,25 @@ class PayloadTooLarge(ServingError):
     status, code = 413, "payload_too_large"
 
 
+class UnsupportedMediaType(ServingError):
+    status, code = 415, "unsupported_media_type"
+
+
 class ModelUnavailable(ServingError):
     status, code = 503, "model_unavailable"
 
 
-def _clip(value: Any) -> Any:
-    if isinstance(value, str) and len(value) > _VALUE_MAX_CHARS:
-        return value[:_VALUE_MAX_CHARS] + "…"
-    if isinstance(value, dict | list) and len(repr(value)) > _VALUE_MAX_CHARS:
-        return None  # a large nested object is named by its field, not echoed whole
-    return value
+JSON_BODY_RULE = "the request body must be JSON, sent with Content-Type: application/json"
 
 
 def field_error(field: str, value: Any, message: str) -> dict[str, Any]:
-    return {"field": field, "value": _clip(value), "message": message}
+    """One entry of ``detail``; ``value`` is kept only where ``shown`` allows it."""
+    value = shown(field, value)
+    return {"field": field, "value": None if value is HIDDEN else value, "message": mask_personal(message)}
 
 
 def body(code: str, message: str, detail: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
-    return {"error": code, "message": message, "detail": list(detail)}
+    return {"error": code, "message": mask_personal(message), "detail": list(detail)}
 
 
 def error_response(
@@ -91,11 +95,15 @@ def error_response(
     detail: Sequence[dict[str, Any]] = (),
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    return JSONResponse(body(code, message, detail), status_code=status, headers=headers)
+    try:
+        return JSONResponse(body(code, message, detail), status_code=status, headers=headers)
+    except (TypeError, ValueError):  # a value that slipped through cannot be encoded: drop values
+        bare = [{"field": str(d.get("field")), "value": None, "message": ""} for d in detail]
+        return JSONResponse(body(code, message, bare), status_code=status, headers=headers)
 
 
 def _record_detail(err: RecordError) -> dict[str, Any]:
-    return field_error(err.field, err.value, f"{err.field} {err.reason}, got {_clip(err.value)!r}")
+    return field_error(err.field, err.value, with_value(f"{err.field} {err.reason}", err.field, err.value))
 
 
 def _pydantic_field(loc: Sequence[Any]) -> str:
@@ -106,25 +114,23 @@ def _pydantic_field(loc: Sequence[Any]) -> str:
     return out or "body"
 
 
-def _pydantic_message(field: str, err: dict[str, Any]) -> str:
-    kind = err.get("type", "")
-    if kind == "missing":
-        return f"{field} is required"
-    if kind == "json_invalid":
-        return f"the body must be valid JSON: {err.get('ctx', {}).get('error', err.get('msg'))}"
-    if kind == "value_error":  # our own validators state the rule themselves
-        return f"{field} {err['ctx']['error']}, got {_clip(err.get('input'))!r}"
-    return f"{field}: {err.get('msg', 'invalid value')}, got {_clip(err.get('input'))!r}"
-
-
 def validation_detail(errors: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for err in errors:
         loc = () if err.get("type") == "json_invalid" else err.get("loc", ())
         field = _pydantic_field(loc)
         value = None if err.get("type") in ("missing", "json_invalid") else err.get("input")
-        out.append(field_error(field, value, _pydantic_message(field, err)))
+        out.append(field_error(field, value, pydantic_message(field, err, value)))
     return out
+
+
+def _not_json(errors: Sequence[dict[str, Any]]) -> bool:
+    """FastAPI hands the raw bytes to validation when the content type is not JSON (curl's form
+    encoding, text/plain, none at all): that is the body's media type, not a field's value."""
+    return any(
+        tuple(err.get("loc", ()))[:1] == ("body",) and isinstance(err.get("input"), bytes | bytearray)
+        for err in errors
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -132,13 +138,18 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        detail = validation_detail(exc.errors())
+        errors = exc.errors()
+        if _not_json(errors):
+            detail = [field_error("body", None, JSON_BODY_RULE)]
+            return error_response(415, UnsupportedMediaType.code, JSON_BODY_RULE, detail)
+        detail = validation_detail(errors)
         return error_response(422, "invalid_input", f"{len(detail)} invalid field(s)", detail)
 
     @app.exception_handler(ServingError)
     async def _serving(request: Request, exc: ServingError) -> JSONResponse:
         detail = [_record_detail(e) for e in exc.errors] if isinstance(exc, InvalidInput) else []
-        return error_response(exc.status, exc.code, str(exc), detail, exc.headers)
+        message = _model_state(exc) if isinstance(exc, ModelUnavailable) else str(exc)
+        return error_response(exc.status, exc.code, message, detail, exc.headers)
 
     @app.exception_handler(RecordError)
     async def _record(request: Request, exc: RecordError) -> JSONResponse:
@@ -151,8 +162,38 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == _FASTAPI_BODY_ERROR:
+            detail = [field_error("body", None, UNREADABLE_BODY)]
+            return error_response(400, "invalid_body", UNREADABLE_BODY, detail)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # every method of the path, not only those of the first route
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
+        return error_response(exc.status_code, code, str(exc.detail), headers=headers)
+
+
+# FastAPI's answer when the JSON decoder itself fails beyond a syntax error (Python refuses
+# integers of more than 4300 digits, for one); said in the project's words instead.
+_FASTAPI_BODY_ERROR = "There was an error parsing the body"
+UNREADABLE_BODY = "the body could not be read as JSON (a number may be too long: at most 4300 digits)"
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    # A path served by several routes (GET and POST /v1/keys): Starlette's Allow names only the
+    # first route's methods.
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "__none__"})
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
+def _model_state(exc: ModelUnavailable) -> str:
+    # The store's reason names the model URI and the tracking server (which may carry a password):
+    # that goes to the server log; the answer says only the state.
+    loading = str(exc).endswith("still loading")
+    return "no model is loaded: " + ("still loading" if loading else "loading failed; see the server log")
 
 
 def unexpected(exc: BaseException) -> JSONResponse:

@@ -34,7 +34,7 @@ class LiveHistory:
         self._write_lock = threading.Lock()
 
     def features_one(self, case: Mapping[str, Any], parties: Sequence[Mapping[str, Any]]) -> dict[str, float]:
-        with self._read_lock:  # a read is ~0.05 ms
+        with self._read_lock:  # a read takes a few binary searches: shorter than any update
             return self._state.features_one(case, parties)
 
     def __len__(self) -> int:

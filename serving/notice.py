@@ -1,11 +1,10 @@
 """The 预警提示函: a printable letter (HTML with print CSS, nothing fetched from outside) for a
-红 or 橙 supervision item. Every value is masked for phone and ID numbers, then HTML-escaped,
-before it enters the page."""
+红 or 橙 supervision item. Every value is masked for personal numbers (features.personal_data,
+the project's one masker), then HTML-escaped, before it enters the page."""
 
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
@@ -13,6 +12,7 @@ from pathlib import Path
 from string import Template
 
 from features import area_codes
+from features.personal_data import mask_personal
 from risk.levels import ORANGE, RED
 from serving.queue import SHANGHAI
 from serving.tables import AuditEntry, Item
@@ -26,19 +26,6 @@ _CENTRE = {
     "town": "镇（街道）",
     "village": "村（社区）",
 }
-
-# Digit runs are matched whole ((?<!\d) ... (?!\d)), so a 12-digit area code is never taken
-# for a phone number.
-_ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
-_MOBILE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d)[- ]?\d{4}[- ]?(\d{4})(?!\d)")
-_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[- ]?\d{3,4}(\d{4})(?!\d)")
-
-
-def mask_personal(text: str) -> str:
-    """Mask ID-card, mobile and landline numbers: 320612********123X, 138****5678, 0513-****5678."""
-    text = _ID_CARD.sub(lambda m: f"{m[1]}********{m[2]}", text)
-    text = _MOBILE.sub(lambda m: f"{m[1]}****{m[2]}", text)
-    return _LANDLINE.sub(lambda m: f"{m[1]}-****{m[2]}", text)
 
 
 def _safe(value: object) -> str:

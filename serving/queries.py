@@ -1,5 +1,6 @@
-"""Read-side queries over the queue: the filtered, paginated item list and the export of
-closing outcomes as feedback labels in data-contract terms."""
+"""Read-side queries over the queue, each limited to the caller's area scope: the filtered,
+paginated item list, the export of closing outcomes as feedback labels in data-contract terms,
+and the audit log."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from features import area_codes
 from serving.queue import AMBER, CRIMINAL_OUTCOME, GREEN, OPEN_STATUSES, OVERDUE
 from serving.schemas import local
-from serving.tables import Item, ScoredCase
+from serving.tables import AuditEntry, Item, ScoredCase
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class ItemFilter:
 def scope_clause(scope: str | None) -> ColumnElement[bool]:
     """Items a key limited to ``scope`` may see: responsible there, or the case arose there."""
     if scope is None:
-        return and_(True)
+        return true()
     p = area_codes.prefix(scope)
     return or_(Item.area_code.startswith(p), ScoredCase.area_code.startswith(p))
 
@@ -95,3 +96,35 @@ def feedback_labels(session: Session, *, scope: str | None, since: datetime | No
 
 
 FEEDBACK_COLUMNS = ("case_id", "outcome", "closed_at", "escalated", "escalated_at", "criminal_charge")
+
+
+def audit_entries(
+    session: Session,
+    *,
+    scope: str | None,
+    item_id: int | None,
+    key_id: int | None,
+    action: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[AuditEntry]]:
+    """Audit rows, newest first. A key limited to an area sees the rows of the items it may see
+    and of the keys within its area (``to_area`` of a key's creation or revocation)."""
+    stmt = select(AuditEntry)
+    if scope is not None:
+        visible_items = select(Item.id).join(Item.case).where(scope_clause(scope))
+        stmt = stmt.where(
+            or_(
+                AuditEntry.item_id.in_(visible_items),
+                and_(AuditEntry.item_id.is_(None), AuditEntry.to_area.startswith(area_codes.prefix(scope))),
+            )
+        )
+    if item_id is not None:
+        stmt = stmt.where(AuditEntry.item_id == item_id)
+    if key_id is not None:
+        stmt = stmt.where(AuditEntry.key_id == key_id)
+    if action is not None:
+        stmt = stmt.where(AuditEntry.action == action)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))
+    return total, list(rows)

@@ -16,11 +16,12 @@ from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from features import area_codes
+from features.areas import AreaTree
 from features.schema import DEFAULT_TIMEZONE
 from risk.levels import ORANGE, RED, higher, rank
 from serving import audit
 from serving.auth import Principal
-from serving.errors import NotFound
+from serving.errors import Conflict, NotFound
 from serving.settings import Settings
 from serving.tables import Item, ScoredCase
 
@@ -60,10 +61,15 @@ class Policy:
     deadlines_hours: Mapping[str, tuple[float, float]]
     warn_fraction: float
     top_level: str
+    areas: AreaTree | None = None  # the area table, when loaded: routes items by it
 
     @classmethod
     def from_settings(cls, s: Settings) -> Policy:
         return cls(s.queue_level, dict(s.deadlines_hours), s.light_warn_fraction, s.escalation_top_level)
+
+    def desk(self, code: str) -> str:
+        """The 镇/街道 综治中心 that handles a case registered at ``code``."""
+        return area_codes.responsible_town(code, self.areas)
 
     def opens(self, level: str) -> bool:
         return self.open_level is not None and rank(level) >= rank(self.open_level)
@@ -135,7 +141,7 @@ def record_score(
         item = Item(
             case=case,
             case_id=a.case_id,
-            area_code=area_codes.responsible_town(a.area_code),
+            area_code=policy.desk(a.area_code),
             level=a.level,
             status=PENDING,
             opened_at=now,
@@ -159,37 +165,63 @@ def record_score(
         return ScoreResult(item, created=True)
 
     item = get_item(session, item_id)
-    _case_row(a, now, item.case)
     before = (item.status, item.level, item.area_code)
+    corrected = _check_rescore(item, a, who)
     result = ScoreResult(item)
-    action = "rescore"
     if item.status not in OPEN_STATUSES:
+        # A closed item is a record of what was decided: neither it nor its case row changes.
         result.warnings.append(
-            f"item {item.id} is already closed ({item.status}); the re-score did not reopen it"
+            f"item {item.id} is already closed ({item.status}); the re-score did not reopen or change it"
         )
-    elif rank(a.level) > rank(item.level):
-        action = "raise"
+        audit.record(session, who, "rescore", item, now, before=before, detail=_score_detail(a, stored=False))
+        return result
+    _case_row(a, now, item.case)
+    if corrected and item.escalations == 0:
+        item.area_code = policy.desk(a.area_code)  # not yet escalated: the new area's desk takes it
+    action = _apply_level(item, a, policy, now, result)
+    refresh_due(item, policy)
+    item.updated_at = now
+    detail = _score_detail(a) | ({"case_area": [corrected, a.area_code]} if corrected else {})
+    audit.record(session, who, action, item, now, before=before, detail=detail)
+    return result
+
+
+def _check_rescore(item: Item, a: Assessment, who: Principal) -> str | None:
+    """A case belongs to the area it was first registered in: a key that does not cover that area
+    cannot re-score it, whatever it sends (409, naming the case only). A key covering both the
+    stored and the new area may correct the area; the old area is returned for the audit."""
+    stored = item.case.area_code
+    who.require_area(a.area_code, f"case {a.case_id}")
+    if not who.covers(stored):
+        raise Conflict(
+            f"case_id {a.case_id} is already registered to an area outside this key's scope; "
+            "a case_id names one case on the whole platform: send this case under its own id"
+        )
+    return stored if stored != a.area_code else None
+
+
+def _apply_level(item: Item, a: Assessment, policy: Policy, now: datetime, result: ScoreResult) -> str:
+    """Raise the open item's level (with the shorter deadlines), or lower it where allowed."""
+    if rank(a.level) > rank(item.level):
         item.level = a.level
         # A raised level brings its shorter deadlines, counted from now; never longer ones.
         respond_h, feedback_h = policy.hours(a.level)
         item.respond_by = min(item.respond_by, now + timedelta(hours=respond_h))
         item.feedback_by = min(item.feedback_by, now + timedelta(hours=feedback_h))
-    elif rank(a.level) < rank(item.level):
+        return "raise"
+    if rank(a.level) < rank(item.level):
         if item.level in STICKY_LEVELS:
             result.warnings.append(
                 f"item {item.id} stays at {item.level}: a re-score ({a.level}) does not lower an open "
                 f"{'/'.join(STICKY_LEVELS)} item; a supervisor closes or keeps it"
             )
-        else:
-            floor = policy.open_level or a.level  # an open item stays at least at the opening level
-            lowered = higher(a.level, floor)
-            if lowered != item.level:
-                action = "lower"
-                item.level = lowered  # deadlines already running are kept, never relaxed
-    refresh_due(item, policy)
-    item.updated_at = now
-    audit.record(session, who, action, item, now, before=before, detail=_score_detail(a))
-    return result
+            return "rescore"
+        floor = policy.open_level or a.level  # an open item stays at least at the opening level
+        lowered = higher(a.level, floor)
+        if lowered != item.level:
+            item.level = lowered  # deadlines already running are kept, never relaxed
+            return "lower"
+    return "rescore"
 
 
 def _insert(conn: Connection, row: Any) -> Any:
@@ -204,8 +236,8 @@ def _insert(conn: Connection, row: Any) -> Any:
     generated = [c.key for c in table.primary_key.columns if values.get(c.key) is None]
     for key in generated:
         del values[key]
-    result = conn.execute(insert(table), values)
-    return result.inserted_primary_key[0] if generated else None
+    key = conn.execute(insert(table), values).inserted_primary_key
+    return key[0] if generated and key is not None else None
 
 
 def item_id_for(conn: Connection, case_id: str) -> int | None:
@@ -218,14 +250,15 @@ def item_id_for(conn: Connection, case_id: str) -> int | None:
 ITEM_ID_BY_CASE = select(Item.id).where(Item.case_id == bindparam("case_id"))
 
 
-def _score_detail(a: Assessment) -> dict[str, Any]:
-    return {
+def _score_detail(a: Assessment, *, stored: bool = True) -> dict[str, Any]:
+    detail = {
         "risk": round(a.risk, 6),
         "model_level": a.model_level,
         "level": a.level,
         "flags": [f["code"] for f in a.flags],
         "model_version": a.model_version,
     }
+    return detail if stored else detail | {"stored": False}
 
 
 # ---- reading ------------------------------------------------------------------------------------
@@ -238,10 +271,18 @@ def get_item(session: Session, item_id: int) -> Item:
     return item
 
 
-def check_can_read(who: Principal, item: Item) -> None:
+def can_read(who: Principal, item: Item) -> bool:
     # The town that registered a case keeps sight of it after it is escalated above it.
-    if not area_codes.is_within(item.case.area_code, who.area_code):
-        who.require_area(item.area_code, f"item {item.id}")
+    return who.covers(item.case.area_code) or who.covers(item.area_code)
+
+
+def get_visible_item(session: Session, item_id: int, who: Principal) -> Item:
+    """The item, if the caller may see it; one outside its scope is answered exactly as a
+    missing one (404, same body), so ids cannot be probed across areas."""
+    item = session.get(Item, item_id)
+    if item is None or not can_read(who, item):
+        raise NotFound(f"no supervision item {item_id}")
+    return item
 
 
 def light_of(item: Item, now: datetime) -> str | None:

@@ -12,7 +12,9 @@ from features.errors import RecordError
 from features.records import check_case, check_party, record_warnings
 from risk.flags import Flag, apply_flags, evaluate_flags
 from risk.model import ScoredCase
+from serving import intake_rules
 from serving.errors import InvalidInput
+from serving.intake_rules import IntakeLimits
 from serving.model_store import LoadedModel
 from serving.queue import Assessment
 from serving.schemas import CaseIn, FlagOut, ModelOut, ReasonOut, ScoreOut
@@ -29,10 +31,14 @@ def _prefixed(where: str, errors: Sequence[RecordError]) -> list[RecordError]:
     return [RecordError(f"{where}{e.field}", e.value, e.reason) for e in errors]
 
 
-def check(case_in: CaseIn, where: str = "") -> tuple[CheckedCase | None, list[RecordError]]:
+def check(
+    case_in: CaseIn, where: str = "", limits: IntakeLimits | None = None
+) -> tuple[CheckedCase | None, list[RecordError]]:
     """The typed case and parties, or every broken rule (fields named as in the request body)."""
     case, errors = check_case(case_in.model_dump(exclude={"parties"}))
     errors = _prefixed(where, errors)
+    if limits is not None:
+        errors += intake_rules.check(case_in, case, where, limits)
     parties = []
     for i, party_in in enumerate(case_in.parties):
         party, party_errors = check_party(party_in.model_dump() | {"case_id": case_in.case_id})
@@ -44,14 +50,14 @@ def check(case_in: CaseIn, where: str = "") -> tuple[CheckedCase | None, list[Re
     return CheckedCase(case, parties, record_warnings(case)), []
 
 
-def check_one(case_in: CaseIn) -> CheckedCase:
-    checked, errors = check(case_in)
+def check_one(case_in: CaseIn, limits: IntakeLimits | None = None) -> CheckedCase:
+    checked, errors = check(case_in, limits=limits)
     if checked is None:
         raise InvalidInput(errors)
     return checked
 
 
-def check_batch(cases: Sequence[CaseIn], limit: int) -> list[CheckedCase]:
+def check_batch(cases: Sequence[CaseIn], limit: int, limits: IntakeLimits | None = None) -> list[CheckedCase]:
     if len(cases) > limit:
         raise InvalidInput([RecordError("cases", len(cases), f"must hold at most {limit} cases")])
     out: list[CheckedCase] = []
@@ -63,7 +69,7 @@ def check_batch(cases: Sequence[CaseIn], limit: int) -> list[CheckedCase]:
                 RecordError(f"cases[{i}].case_id", case_in.case_id, "must be unique within a batch")
             )
         seen.add(case_in.case_id)
-        checked, case_errors = check(case_in, f"cases[{i}].")
+        checked, case_errors = check(case_in, f"cases[{i}].", limits)
         errors += case_errors
         if checked is not None:
             out.append(checked)
@@ -81,7 +87,7 @@ class Scored:
 
 
 def score(loaded: LoadedModel, checked: CheckedCase, n_reasons: int) -> Scored:
-    scored = loaded.model.score_case(checked.case, checked.parties, n_reasons=n_reasons)
+    scored = loaded.model.score_case(checked.case, checked.parties, history=loaded.history, n_reasons=n_reasons)
     flags = evaluate_flags(checked.case, checked.parties, scored.cues)
     case = checked.case
     assessment = Assessment(

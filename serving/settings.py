@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,13 +45,27 @@ class Settings(BaseSettings):
         default=f"sqlite:///{PROJECT_ROOT / 'models' / 'queue.db'}",
         validation_alias=AliasChoices("DATABASE_URL", "RISK_DATABASE_URL", "database_url"),
     )
+    # Migrations run under a lock (PostgreSQL advisory lock, a lock file beside SQLite), so several
+    # processes starting at once migrate once; `risk db upgrade` and False suit a multi-worker setup.
     migrate_on_start: bool = True
+    # FULL: a commit waits for the WAL to reach the disk, so a power cut loses nothing acknowledged;
+    # NORMAL is faster but may lose the last commits on an OS crash (a killed process loses nothing).
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    pg_connect_timeout_seconds: int = Field(default=10, ge=1)
+    pg_statement_timeout_ms: int = Field(default=30_000, ge=0)  # 0: no limit
     # Warnings at or above this level open a supervision item; None runs a scorer without queue.
     queue_level: str | None = YELLOW
     deadlines_hours: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_DEADLINES))
     # The light turns 黄 when less than this share of the time allowed for a deadline is left.
     light_warn_fraction: float = Field(default=0.25, gt=0, lt=1)
     escalation_top_level: str = "city"
+
+    # --- input -----------------------------------------------------------------------------
+    # A registered_at later than now by more than this is refused (clocks of two machines differ).
+    clock_tolerance_minutes: float = Field(default=10.0, ge=0)
+
+    # --- operations ------------------------------------------------------------------------
+    metrics_require_key: bool = False  # True: /metrics answers only with a valid API key
 
     # --- limits ----------------------------------------------------------------------------
     max_body_bytes: int = Field(default=1_000_000, ge=1024)

@@ -39,11 +39,24 @@ class ApiKey(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(16))
-    area_code: Mapped[str | None] = mapped_column(String(12))
+    area_code: Mapped[str | None] = mapped_column(String(12))  # None: every area (--all-areas)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the key
     key_prefix: Mapped[str] = mapped_column(String(12))  # shown in listings to tell keys apart
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Area(Base):
+    """The area table (统计用区划代码) serving routes by and checks new keys against."""
+
+    __tablename__ = "areas"
+
+    area_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(16))
+    parent_code: Mapped[str | None] = mapped_column(String(12))
+    population: Mapped[float | None] = mapped_column(Float)
 
 
 class ScoredCase(Base):

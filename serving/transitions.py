@@ -119,9 +119,10 @@ def close(
 
 def _criminal_case_time(text: str | None, item: Item, now: datetime) -> datetime:
     """When the criminal case arose: read by the contract's own date-time rule (no offset means
-    Shanghai time), not in the future, not before the case was registered."""
+    Shanghai time), not in the future, not before the case was registered. Not given: now, but
+    never before the registration (a registration a little ahead of our clock is accepted)."""
     if text is None:
-        return now
+        return max(now, item.case.registered_at.replace(tzinfo=SHANGHAI))
     local = parse_datetime(text, "escalated_at")
     if local < item.case.registered_at:
         raise RecordError(

@@ -1,59 +1,60 @@
 """Operations: liveness, readiness (model loaded, database reachable) and Prometheus metrics.
-Open without a key, as probes and scrapers expect."""
+Probes need no key; /metrics needs one when ``metrics_require_key`` is set. Readiness reports
+states only: no model or database URI, no driver message (a URI may carry a password)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+import logging
+
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from serving.db import ping
-from serving.deps import RuntimeDep
+from serving.deps import RuntimeDep, get_principal
 from serving.errors import error_response, field_error
+from serving.logging_config import exception_summary
+from serving.schemas import LiveOut, ReadyOut, error_responses, local
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/health/live")
-async def live() -> dict[str, str]:
+@router.get("/health/live", response_model=LiveOut)
+async def live() -> LiveOut:
     """The process answers."""
-    return {"status": "ok"}
+    return LiveOut(status="ok")
 
 
-@router.get("/health/ready")
+@router.get("/health/ready", response_model=ReadyOut, responses=error_responses(503))
 def ready(rt: RuntimeDep) -> JSONResponse:
-    """Ready to score: a model is loaded and the queue database answers; 503 naming what is not."""
+    """Ready to score: a model is loaded and the queue database answers; 503 naming what is not
+    (the reasons themselves are in the server log)."""
     problems = []
     loaded = rt.models.current
     if loaded is None:
-        problems.append(field_error("model", rt.models.target_uri, rt.models.error or "still loading"))
+        state = "failed to load; see the server log" if rt.models.error else "still loading"
+        problems.append(field_error("model", None, f"model: {state}"))
     assert rt.engine is not None
     try:
         ping(rt.engine)
-    except Exception as exc:  # any driver error means not ready
-        problems.append(
-            field_error(
-                "database",
-                rt.engine.url.render_as_string(),
-                f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}",
-            )
-        )
+    except Exception as exc:  # any driver error means not ready; its text may name the server
+        log.warning("readiness: the database does not answer", extra={"error": exception_summary(exc)})
+        problems.append(field_error("database", None, "database: not reachable; see the server log"))
     if problems or loaded is None:
         return error_response(503, "not_ready", "; ".join(p["message"] for p in problems), problems)
-    return JSONResponse(
+    body = ReadyOut.model_validate(
         {
             "status": "ok",
             "database": "ok",
-            "model": {
-                "name": loaded.name,
-                "version": loaded.version,
-                "uri": loaded.uri,
-                "loaded_at": loaded.loaded_at.isoformat(timespec="seconds"),
-            },
+            "model": {"name": loaded.name, "version": loaded.version, "loaded_at": local(loaded.loaded_at)},
         }
     )
+    return JSONResponse(body.model_dump(mode="json"))
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics(rt: RuntimeDep) -> Response:
+async def metrics(request: Request, rt: RuntimeDep) -> Response:
+    if rt.settings.metrics_require_key:
+        await get_principal(request)  # any valid key: a scraper gets one of its own
     return Response(rt.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -23,9 +23,11 @@ from serving import queue, scoring
 from serving.auth import Principal
 from serving.deps import Intake, Runtime, RuntimeDep
 from serving.model_store import LoadedModel
-from serving.schemas import BatchIn, BatchOut, CaseIn, ItemOut, ScoreOut
+from serving.schemas import BatchIn, BatchOut, CaseIn, ItemOut, ScoreOut, error_responses
 
-router = APIRouter(prefix="/v1/cases", tags=["scoring"])
+router = APIRouter(
+    prefix="/v1/cases", tags=["scoring"], responses=error_responses(400, 401, 403, 409, 413, 415, 422, 503)
+)
 _JSON = "application/json"
 
 
@@ -76,7 +78,7 @@ def _answer(
     out = []
     for c, s, r, item in zip(checked, scored, results, items, strict=True):
         if rt.settings.feed_history:  # the next case of the same people will see this one
-            rt.history.submit(loaded.model, c.case, c.parties)
+            rt.history.submit(loaded.history, c.case, c.parties)
         metrics.scores.labels(s.assessment.level).inc()
         for flag in s.flags:
             metrics.flags.labels(flag.code).inc()
@@ -91,7 +93,7 @@ async def score_case(case: CaseIn, user: Intake, rt: RuntimeDep) -> Response:
     """Score one case; open its supervision item when the warning is high enough, or update
     the case's item if it has one (the same case_id never opens a second item)."""
     loaded = rt.models.get()
-    checked = scoring.check_one(case)
+    checked = scoring.check_one(case, rt.intake_limits())
     user.require_area(checked.case["area_code"], f"case {checked.case['case_id']}")
     scored = scoring.score(loaded, checked, rt.settings.n_reasons)
     now = rt.clock()
@@ -120,7 +122,7 @@ def score_batch(batch: BatchIn, user: Intake, rt: RuntimeDep) -> Response:
     """Score up to ``batch_max_cases`` cases; all are checked first, and one bad case rejects
     the batch (422 naming cases[i].field), so a batch is stored whole or not at all."""
     loaded = rt.models.get()
-    checked = scoring.check_batch(batch.cases, rt.settings.batch_max_cases)
+    checked = scoring.check_batch(batch.cases, rt.settings.batch_max_cases, rt.intake_limits())
     for c in checked:
         user.require_area(c.case["area_code"], f"case {c.case['case_id']}")
     scored = [scoring.score(loaded, c, rt.settings.n_reasons) for c in checked]

@@ -151,14 +151,20 @@ def test_rescore_may_lower_a_yellow_item_but_not_below_the_opening_level(session
     assert item.respond_by == START + 24 * H  # the running deadline is kept, not relaxed
 
 
-def test_rescore_of_a_closed_item_does_not_reopen_it(session: Session) -> None:
+def test_rescore_of_a_closed_item_neither_reopens_nor_rewrites_it(session: Session) -> None:
     item = score(session, "橙").item
     transitions.sign(session, POLICY, item, TOWN_SUP, START)
     close_resolved(session, item)
     session.commit()
-    result = score(session, "红", now=START + H)
-    assert (result.item.status, result.item.level) == ("已化解", "橙")
-    assert result.warnings == [f"item {item.id} is already closed (已化解); the re-score did not reopen it"]
+    case_row = {c.key: getattr(item.case, c.key) for c in item.case.__table__.columns}
+    result = score(session, "红", now=START + H, risk=0.9, area_code="320612001002")
+    assert (result.item.status, result.item.level, result.item.area_code) == ("已化解", "橙", TOWN)
+    assert {c.key: getattr(item.case, c.key) for c in item.case.__table__.columns} == case_row
+    assert result.warnings == [
+        f"item {item.id} is already closed (已化解); the re-score did not reopen or change it"
+    ]
+    entry = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    assert (entry.action, entry.detail["stored"]) == ("rescore", False)
 
 
 def test_light_turns_yellow_in_the_last_quarter_and_red_after_the_deadline(session: Session) -> None:

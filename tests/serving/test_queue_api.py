@@ -134,14 +134,20 @@ def test_list_filters_by_level_status_light_and_area_and_paginates(q: Queue, clo
 
 
 def test_bad_list_filters_are_422_naming_each(q: Queue) -> None:
-    status, body = q.get("/v1/items", q.admin, level="紫", light="蓝", area="3206", limit=1000)
+    status, body = q.get("/v1/items", q.admin, level="紫", light="蓝", area="3206", offset=-1)
     assert status == 422
     assert [(d["field"], d["value"]) for d in body["detail"]] == [
-        ("level", "紫"),
-        ("light", "蓝"),
-        ("limit", 1000),
         ("area", "3206"),
+        ("level[0]", "紫"),
+        ("light[0]", "蓝"),
+        ("offset", "-1"),
     ]
+    assert body["detail"][1]["message"] == "level[0] must be one of '红', '橙', '黄', '蓝' or '无', got '紫'"
+
+
+def test_a_page_larger_than_page_max_is_served_at_page_max(q: Queue) -> None:
+    status, page = q.get("/v1/items", q.admin, limit=1000)
+    assert (status, page["limit"]) == (200, 200)
 
 
 def test_supervisor_sees_and_acts_only_under_their_county(q: Queue) -> None:
@@ -149,9 +155,14 @@ def test_supervisor_sees_and_acts_only_under_their_county(q: Queue) -> None:
     theirs = q.score(red_case("S2", area_code=OTHER_VILLAGE))["item"]["id"]
     assert [i["id"] for i in q.get("/v1/items", q.county)[1]["items"]] == [mine]
     assert [i["id"] for i in q.get("/v1/items", q.other_county)[1]["items"]] == [theirs]
-    status, body = q.get(f"/v1/items/{theirs}", q.county)
-    assert (status, body["error"]) == (403, "forbidden")
-    assert q.post(f"/v1/items/{theirs}/sign", q.county)[0] == 403
+    # Another area's item answers exactly as a missing one: its id cannot be probed.
+    missing = (404, {"error": "not_found", "message": f"no supervision item {theirs + 100}", "detail": []})
+    assert q.get(f"/v1/items/{theirs + 100}", q.county) == missing
+    for path in (f"/v1/items/{theirs}", f"/v1/items/{theirs}/notice"):
+        assert q.get(path, q.county) == (404, {**missing[1], "message": f"no supervision item {theirs}"})
+    for action in ("sign", "escalate"):
+        status, body = q.post(f"/v1/items/{theirs}/{action}", q.county)
+        assert (status, body["message"]) == (404, f"no supervision item {theirs}")
     assert q.get("/v1/items", q.county, area=OTHER_COUNTY)[0] == 403
 
 
