@@ -6,7 +6,15 @@ from __future__ import annotations
 
 import typer
 
-from cli import demo_command, model_commands, serve_commands, validate_command
+from cli import (
+    admin_commands,
+    demo_command,
+    index_command,
+    model_commands,
+    report_command,
+    serve_commands,
+    validate_command,
+)
 
 app = typer.Typer(
     name="risk",
@@ -16,7 +24,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (validate_command, demo_command, model_commands, serve_commands):
+for module in (
+    validate_command,
+    demo_command,
+    model_commands,
+    index_command,
+    report_command,
+    serve_commands,
+    admin_commands,
+):
     module.register(app)
 
 

@@ -20,6 +20,7 @@ from features.contract import Dataset, load_dataset
 from features.cues import CUE_FAMILIES
 from features.errors import DisputeRiskError
 from features.history import HistoryState
+from risk.drift import WATCHED
 from risk.flags import apply_flags, flags_for, is_key_group_person
 from risk.model import EscalationModel, reason_text
 from training.parallel import ParallelTransform
@@ -84,7 +85,8 @@ def score_for_index(
 ) -> pd.DataFrame:
     """Every case registered since ``since`` (default: all), scored as of its registration, in
     the columns ``risk.area_index.weekly_area_index`` reads: the case, its risk, the final level
-    and the signals (cue counts, 110 calls, repeat parties, key groups).
+    and flags, and the signals (cue counts, 110 calls, repeat parties, key groups); with the
+    features monitoring watches (``risk.drift.WATCHED``).
 
     The history gets the whole export first (registrations, and the escalations known at export
     time); its queries count only records before each case and escalations known by then, so a
@@ -99,13 +101,32 @@ def score_for_index(
     parties = dataset.parties.loc[dataset.parties["case_id"].isin(cases["case_id"])]
     assessed = model.assess(cases, parties, history=state, n_reasons=0, transform=ParallelTransform(workers))
     policy = apply_policy(model, cases, parties, assessed, model_version)
-    out = cases[["case_id", "area_code", "grid_code", "registered_at", "category", "police_calls_before"]].copy()
+    out = cases[
+        ["case_id", "area_code", "grid_code", "registered_at", "category", "source", "police_calls_before"]
+    ].copy()
     out["escalated_at"] = cases.get("escalated_at", pd.NaT)
     out["risk"] = assessed["risk"].to_numpy()
     out["level"] = policy["level"].to_numpy()
-    for column in INDEX_SIGNALS:
-        out[column] = assessed[column].to_numpy(dtype=float)
+    out["flags"] = policy["flags"].to_numpy()
+    for column in dict.fromkeys((*INDEX_SIGNALS, *WATCHED)):
+        if column in assessed and column not in out:
+            out[column] = assessed[column].to_numpy(dtype=float)
     return out
+
+
+def explain(
+    model: EscalationModel, dataset: Dataset, case_ids: pd.Series, *, n_reasons: int = 3
+) -> pd.Series:
+    """The plain-Chinese reasons of some cases of the export (case_id -> text), with features as
+    of each case's registration as in ``score_for_index``: for the few cases a report lists."""
+    state = copy.deepcopy(model.history)
+    state.update(dataset.cases, dataset.parties)
+    cases = dataset.cases[dataset.cases["case_id"].isin(case_ids)].reset_index(drop=True)
+    parties = dataset.parties[dataset.parties["case_id"].isin(cases["case_id"])]
+    if cases.empty:
+        return pd.Series(dtype=object)
+    assessed = model.assess(cases, parties, history=state, n_reasons=n_reasons)
+    return pd.Series([reason_text(r) for r in assessed["reasons"]], index=assessed["case_id"].to_numpy())
 
 
 # What the index reads of the model's features (risk.index_input.SIGNALS, bar the case's own 110 calls).
