@@ -55,6 +55,16 @@ def load_area_codes(path: str | Path, population_path: str | Path | None = None)
     return typed_areas(areas)
 
 
+def population_of(areas: pd.DataFrame) -> dict[str, float]:
+    """area_code -> resident population, for the areas whose population is known.
+
+    >>> population_of(pd.DataFrame({"area_code": ["320612000000", "320612001000"], "population": [1258739.0, None]}))
+    {'320612000000': 1258739.0}
+    """
+    known = areas.dropna(subset=["population"])
+    return dict(zip(known["area_code"].astype(str), known["population"].astype(float), strict=True))
+
+
 def typed_areas(areas: pd.DataFrame) -> pd.DataFrame:
     """The design's dtypes: codes and names as str (``None`` where missing), population float."""
     out = areas.copy()

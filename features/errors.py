@@ -15,6 +15,9 @@ class ContractError(DisputeRiskError):
         self.file = file
         self.column = column
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_contract_error, (str(self), self.file, self.column))
+
 
 class RecordError(DisputeRiskError):
     """One record breaks the data contract; ``field`` and ``value`` name what is wrong."""
@@ -25,6 +28,14 @@ class RecordError(DisputeRiskError):
         self.value = value
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type, tuple[str, object, str]]:
+        # picklable with its three arguments: a worker process (Dask, a process pool) raises it whole
+        return (type(self), (self.field, self.value, self.reason))
+
 
 class NotFittedError(DisputeRiskError):
     """A transformer or model was used before it was fitted."""
+
+
+def _contract_error(message: str, file: str | None, column: str | None) -> ContractError:
+    return ContractError(message, file=file, column=column)

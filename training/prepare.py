@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.areas import population_of
 from features.build import case_frame
 from features.contract import Dataset
 from features.errors import DisputeRiskError
@@ -53,11 +54,6 @@ class Prepared:
         """The frame rows and labels of one window."""
         rows = self.rows[name]
         return self.frame.iloc[rows].reset_index(drop=True), self.y[rows]
-
-
-def population_of(areas: pd.DataFrame) -> dict[str, float]:
-    known = areas.dropna(subset=["population"])
-    return dict(zip(known["area_code"].astype(str), known["population"].astype(float), strict=True))
 
 
 def resolve_as_of(dataset: Dataset, as_of: pd.Timestamp | str | None, holdout_days: int = 0) -> pd.Timestamp:

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from contract_factory import AREA_ROWS, COUNTY, TOWN, VILLAGE, case_row, party_rows
 
+from features.errors import RecordError
 from features.records import check_area, check_case, check_party, validate_frame
 
 # Values that sit on or just over each rule's edge; each becomes one row of the agreement test.
@@ -326,3 +327,18 @@ def test_check_party_accepts_python_age_and_empty_optionals() -> None:
 def test_check_area_rejects_unknown_level_and_negative_population() -> None:
     _, errors = check_area(AREA_ROWS[0] | {"level": "district", "population": "-1", "parent_code": "32"})
     assert [e.field for e in errors] == ["level", "parent_code", "population"]
+
+
+def test_contract_errors_survive_a_trip_to_another_process() -> None:
+    import pickle
+
+    from features.errors import ContractError
+
+    record = pickle.loads(pickle.dumps(RecordError("area_code", "3206", "must be a 12-digit 统计用区划代码")))
+    assert (record.field, record.value, str(record)) == (
+        "area_code",
+        "3206",
+        "area_code: must be a 12-digit 统计用区划代码, got '3206'",
+    )
+    contract = pickle.loads(pickle.dumps(ContractError("cases.csv: missing column", file="cases.csv", column="x")))
+    assert (str(contract), contract.file, contract.column) == ("cases.csv: missing column", "cases.csv", "x")

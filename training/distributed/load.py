@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from dask.delayed import Delayed, delayed
 
+from features.areas import population_of
 from features.contract import TABLE_ORDER, Dataset
 from features.errors import ContractError
 from features.readers import TABLES, read_file
@@ -52,9 +53,8 @@ class DaskDataset:
     export_date: pd.Timestamp | None = None
 
     def population(self) -> dict[str, float]:
-        """area_code -> residents where known (``training.fit.population_of``)."""
-        known = self.areas.dropna(subset=["population"])
-        return dict(zip(known["area_code"].astype(str), known["population"].astype(float), strict=True))
+        """area_code -> residents where known."""
+        return population_of(self.areas)
 
     def to_local(self) -> Dataset:
         """Everything in this process, rows in file order: what ``load_dataset`` of
