@@ -70,7 +70,8 @@ def _local(value: datetime | None) -> str | None:
 
 def feedback_labels(session: Session, *, scope: str | None, since: datetime | None) -> list[dict[str, Any]]:
     """Closed items as outcome labels: case_id, outcome, closed_at, and for 民转刑 the
-    contract's escalated / escalated_at / criminal_charge, ready to join onto a cases table."""
+    contract's escalated / escalated_at / criminal_charge, ready to join onto a cases table; with
+    the risk, level and model version that were served."""
     stmt = (
         select(Item)
         .join(Item.case)
@@ -90,12 +91,19 @@ def feedback_labels(session: Session, *, scope: str | None, since: datetime | No
                 "escalated": criminal,
                 "escalated_at": _local(item.escalated_at) if criminal else None,
                 "criminal_charge": item.criminal_charge if criminal else None,
+                # what was served: retraining reads the label beside the warning it answered
+                "risk": item.case.risk,
+                "level": item.case.level,
+                "model_version": item.case.model_version,
             }
         )
     return out
 
 
-FEEDBACK_COLUMNS = ("case_id", "outcome", "closed_at", "escalated", "escalated_at", "criminal_charge")
+FEEDBACK_COLUMNS = (
+    "case_id", "outcome", "closed_at", "escalated", "escalated_at", "criminal_charge", "risk", "level",
+    "model_version",
+)  # fmt: skip
 
 
 def audit_entries(

@@ -205,6 +205,9 @@ class FeedbackLabel(BaseModel):
     escalated: bool
     escalated_at: str | None
     criminal_charge: Masked | None
+    risk: float  # what was served when the warning was raised
+    level: LevelName
+    model_version: str | None
 
 
 class FieldErrorOut(BaseModel):

@@ -83,7 +83,9 @@ def test_queue_life_cycle_from_warning_to_feedback_label(q: Queue, clock: Clock)
     assert [e["action"] for e in detail["history"]] == ["open", "sign", "note", "escalate", "sign", "close"]
     assert detail["history"][2]["note"] == "已约谈双方，收缴菜刀"
 
-    assert q.get("/v1/feedback", q.analyst) == (
+    status, labels = q.get("/v1/feedback", q.analyst)
+    served = {k: labels[0].pop(k) for k in ("risk", "level", "model_version")}
+    assert (status, labels) == (
         200,
         [
             {
@@ -96,6 +98,7 @@ def test_queue_life_cycle_from_warning_to_feedback_label(q: Queue, clock: Clock)
             }
         ],
     )
+    assert served["level"] == "红" and 0 < served["risk"] < 1 and served["model_version"]  # what was served
     status, log = q.get("/v1/audit", q.admin, item_id=item_id)
     actions = [(e["action"], e["actor"]) for e in reversed(log["entries"])]
     assert actions == [
@@ -207,10 +210,9 @@ def test_feedback_labels_export_as_csv_in_contract_terms(q: Queue) -> None:
     q.post(f"/v1/items/{item_id}/sign", q.town)
     q.post(f"/v1/items/{item_id}/close", q.town, {"outcome": "化解"})
     r = q.client.get("/v1/feedback", headers=q.analyst.headers, params={"format": "csv"})
-    assert r.text.splitlines() == [
-        "case_id,outcome,closed_at,escalated,escalated_at,criminal_charge",
-        "X1,化解,2025-03-03T09:00:00+08:00,false,,",
-    ]
+    header, row = r.text.splitlines()
+    assert header == "case_id,outcome,closed_at,escalated,escalated_at,criminal_charge,risk,level,model_version"
+    assert row.startswith("X1,化解,2025-03-03T09:00:00+08:00,false,,,0.") and row.endswith(",红,1")
     assert q.get("/v1/feedback", q.analyst, since="2025-03-04T00:00:00") == (200, [])
 
 
