@@ -66,23 +66,17 @@ def load_dataset(
     if not folder.is_dir():
         raise ContractError(f"{folder}: not a dataset folder")
     raw = {name: read_table(folder, name) for name in TABLE_ORDER}
-    outcome = [c for c in ("escalated_at", "criminal_charge") if c in raw["cases"].columns]
-    if outcome and "escalated" not in raw["cases"].columns:
-        raise ContractError(
-            f"{raw['cases'].file}: outcome column {outcome[0]!r} without 'escalated'",
-            file=raw["cases"].file,
-            column="escalated",
-        )
-    if "escalated" in raw["cases"].columns and "escalated_at" not in raw["cases"].columns:
-        raise ContractError(
-            f"{raw['cases'].file}: missing required column 'escalated_at' (needed with 'escalated')",
-            file=raw["cases"].file,
-            column="escalated_at",
-        )
     target = Path(rejects_path) if rejects_path is not None else folder / "rejects.csv"
     if any(target.resolve() == table.path.resolve() for table in raw.values()):
         raise ContractError(f"{target}: the rejects file would overwrite an input table", file=target.name)
+    return validate_tables(raw, source=folder, rejects_path=target if write_rejects else None)
 
+
+def validate_tables(raw: Mapping[str, RawTable], *, source: Path, rejects_path: Path | None) -> Dataset:
+    """The contract's rules on three tables as read (files, or a database's tables): rows checked,
+    duplicates and unknown areas and orphan parties rejected, the rejects written to
+    ``rejects_path`` (None: kept in the Dataset only)."""
+    _check_outcome_columns(raw["cases"])
     rejects: list[dict[str, object]] = []
     areas = _keep(raw["areas"], "areas", rejects, key=("area_code",))
     cases = _keep(raw["cases"], "cases", rejects, key=("case_id",))
@@ -113,17 +107,33 @@ def load_dataset(
     table = table.sort_values(
         ["file", "line"], key=lambda c: c.map(order) if c.name == "file" else c, kind="stable"
     ).reset_index(drop=True)
-    if write_rejects:
-        _write(table, target)
+    if rejects_path is not None:
+        _write(table, rejects_path)
     return Dataset(
         cases.reset_index(drop=True),
         parties.reset_index(drop=True),
         areas.reset_index(drop=True),
         table,
-        folder,
+        source,
         {name: raw[name].file for name in TABLE_ORDER},
         table_warnings(cases),
     )
+
+
+def _check_outcome_columns(cases: RawTable) -> None:
+    outcome = [c for c in ("escalated_at", "criminal_charge") if c in cases.columns]
+    if outcome and "escalated" not in cases.columns:
+        raise ContractError(
+            f"{cases.file}: outcome column {outcome[0]!r} without 'escalated'",
+            file=cases.file,
+            column="escalated",
+        )
+    if "escalated" in cases.columns and "escalated_at" not in cases.columns:
+        raise ContractError(
+            f"{cases.file}: missing required column 'escalated_at' (needed with 'escalated')",
+            file=cases.file,
+            column="escalated_at",
+        )
 
 
 def _keep(raw: RawTable, kind: str, rejects: list[dict[str, object]], key: tuple[str, ...]) -> pd.DataFrame:

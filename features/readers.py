@@ -95,6 +95,27 @@ def read_file(path: str | Path, *, required: Iterable[str] = ()) -> RawTable:
     return table
 
 
+def read_frame(frame: pd.DataFrame, name: str, *, label: str) -> RawTable:
+    """A table that was read elsewhere (e.g. a database's table, typed) as the text a CSV would
+    hold, so the same field rules apply; rows are numbered from 1. ``label`` names it in errors
+    and rejects (e.g. ``cases (database table)``)."""
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError) as exc:
+        raise ContractError(f"{label}: cannot be read as a table: {exc}", file=label) from exc
+    data = {str(n).strip(): _as_strings(c) for n, c in zip(table.column_names, table.columns, strict=True)}
+    raw = RawTable(
+        label,
+        Path(label),
+        pd.DataFrame(data, dtype=object, index=pd.RangeIndex(len(frame))),
+        np.arange(1, len(frame) + 1, dtype=np.int64),
+    )
+    missing = [c for c in sorted(TABLES[name], key=_contract_order) if c not in raw.frame.columns]
+    if missing:
+        raise ContractError(f"{label}: missing required column {missing[0]!r}", file=label, column=missing[0])
+    return raw
+
+
 def _contract_order(column: str) -> tuple[int, str]:
     order = CASE_COLUMNS + OUTCOME_COLUMNS + PARTY_COLUMNS + AREA_COLUMNS
     return (order.index(column) if column in order else len(order), column)

@@ -9,7 +9,7 @@ operations. Resampling unit: the case.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -256,106 +256,23 @@ def paired_auc_difference(
     Pairing matters: both models are scored on one test window, so their errors are correlated and
     two separate intervals overlapping says little about whether a beats b.
     """
+    return paired_difference(y, p_a, p_b, metric="roc_auc", n_boot=n_boot, seed=seed)
+
+
+def paired_difference(
+    y: object, p_a: object, p_b: object, *, metric: str, n_boot: int = 1000, seed: int = 0
+) -> AucDifference:
+    """``metric`` (roc_auc, pr_auc, brier ...) of a minus that of b on the same cases, with a paired
+    bootstrap interval (the same resamples for both)."""
     y_arr, pa = _check(y, p_a)
     _, pb = _check(y, p_b)
     sa, sb = _Sorted.of(y_arr, pa), _Sorted.of(y_arr, pb)
     ones = np.ones((1, len(y_arr)))
-    diff = float(_auc(*_group(sa, ones))[0] - _auc(*_group(sb, ones))[0])
+    if metric not in _kernel(sa, ones, ()):
+        raise DisputeRiskError(f"metric must be one of {sorted(_kernel(sa, ones, ()))}, got {metric!r}")
+    diff = float(_kernel(sa, ones, ())[metric][0] - _kernel(sb, ones, ())[metric][0])
     draws = [
-        _auc(*_group(sa, w[:, sa.order])) - _auc(*_group(sb, w[:, sb.order]))
+        _kernel(sa, w[:, sa.order], ())[metric] - _kernel(sb, w[:, sb.order], ())[metric]
         for w in _weights(len(y_arr), n_boot, seed)
     ]
     return AucDifference(diff, *_interval(np.concatenate(draws) if draws else np.empty(0)))
-
-
-def slice_metrics(
-    y: object,
-    p: object,
-    groups: object,
-    *,
-    min_n: int = 100,
-    n_bins: int = 10,
-    n_boot: int = 0,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """Per group value: n, n_pos, base_rate, mean_predicted, auc (NaN with one class), ece, small_n.
-
-    ``small_n`` flags slices under ``min_n`` cases: their numbers are listed but are mostly noise.
-    ECE uses at most one bin per 50 cases of the slice, since tiny bins inflate it. With ``n_boot`` > 0
-    the AUC gets a bootstrap interval (auc_lo, auc_hi).
-    """
-    y_arr, p_arr = _check(y, p)
-    keys = pd.Series(np.asarray(groups, dtype=object)).fillna("(缺失)").astype(str).to_numpy()
-    if len(keys) != len(y_arr):
-        raise DisputeRiskError(f"groups must have one value per case ({len(y_arr)}), got {len(keys)}")
-    rows = []
-    for key in pd.unique(keys):
-        mask = keys == key
-        ys, ps = y_arr[mask], p_arr[mask]
-        two_class = 0 < ys.sum() < len(ys)
-        auc = evaluate(ys, ps, n_boot=n_boot, seed=seed)["roc_auc"] if two_class else Metric(math.nan)
-        rows.append(
-            {
-                "group": key,
-                "n": int(mask.sum()),
-                "n_pos": int(ys.sum()),
-                "base_rate": float(ys.mean()),
-                "mean_predicted": float(ps.mean()),
-                "auc": auc.value,
-                "auc_lo": auc.lo,
-                "auc_hi": auc.hi,
-                "ece": expected_calibration_error(ys, ps, n_bins=min(n_bins, max(1, len(ys) // 50))),
-                "small_n": bool(mask.sum() < min_n),
-            }
-        )
-    frame = pd.DataFrame(rows).sort_values(["n", "group"], ascending=[False, True], ignore_index=True)
-    return frame if n_boot > 0 else frame.drop(columns=["auc_lo", "auc_hi"])
-
-
-def compare(
-    models: Mapping[str, object], y: object, *, n_boot: int = 1000, seed: int = 0, **kwargs: object
-) -> pd.DataFrame:
-    """Side-by-side metrics: rows are metric names, columns (model, value|lo|hi).
-
-    Every model is resampled with the same draws (same seed, same cases), so rows are comparable.
-    """
-    if not models:
-        raise DisputeRiskError("compare needs at least one model, got none")
-    results = {name: evaluate(y, p, n_boot=n_boot, seed=seed, **kwargs) for name, p in models.items()}  # type: ignore[arg-type]
-    return _frame(results)
-
-
-def _frame(results: Mapping[str, Mapping[str, Metric]]) -> pd.DataFrame:
-    parts = {
-        name: pd.DataFrame(list(m.values()), index=list(m.keys()), columns=list(Metric._fields))
-        for name, m in results.items()
-    }
-    return pd.concat(parts, axis=1)
-
-
-def format_metrics_table(results: pd.DataFrame | Mapping[str, Metric], *, digits: int = 3) -> str:
-    """Plain aligned text: one row per metric, one column per model, cells 'value [lo, hi]'.
-
-    Takes the frame from ``compare`` or the dict from ``evaluate`` (shown as one column, 'model').
-    """
-    frame = results if isinstance(results, pd.DataFrame) else _frame({"model": results})
-    names = list(dict.fromkeys(frame.columns.get_level_values(0)))
-
-    def cell(metric: str, value: float, lo: float, hi: float) -> str:
-        if metric in ("n", "n_pos"):
-            return f"{int(value)}"
-        if math.isnan(value):
-            return "—"
-        text = f"{value:.{digits}f}"
-        return text if math.isnan(lo) else f"{text} [{lo:.{digits}f}, {hi:.{digits}f}]"
-
-    body = [[metric, *(cell(metric, *frame.loc[metric, name]) for name in names)] for metric in frame.index]
-    table = [["metric", *names], *body]
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    lines = [
-        "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        )
-        for row in table
-    ]
-    return "\n".join(line.rstrip() for line in lines)

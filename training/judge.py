@@ -18,15 +18,9 @@ import pandas as pd
 
 from features import area_codes
 from training.baselines import RedFlagChecklist, logistic_baseline
-from training.evaluate import (
-    AucDifference,
-    Metric,
-    calibration_table,
-    evaluate,
-    paired_auc_difference,
-    slice_metrics,
-)
+from training.evaluate import AucDifference, Metric, calibration_table, evaluate, paired_auc_difference
 from training.fit import Fitted
+from training.metric_tables import slice_metrics
 from training.prepare import Prepared
 
 

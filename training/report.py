@@ -12,9 +12,10 @@ from typing import Any
 import pandas as pd
 
 from features.build import CATALOGUE
-from training.evaluate import Metric, format_metrics_table
+from training.evaluate import Metric
 from training.fit import Fitted
 from training.judge import Judgement, ModelKey
+from training.metric_tables import format_metrics_table
 from training.prepare import Prepared
 
 

@@ -12,14 +12,13 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from features.errors import DisputeRiskError
 from training.evaluate import (
     calibration_table,
-    compare,
     evaluate,
     expected_calibration_error,
-    format_metrics_table,
     paired_auc_difference,
+    paired_difference,
     recall_precision_at_top,
-    slice_metrics,
 )
+from training.metric_tables import compare, format_metrics_table, slice_metrics
 
 
 def synthetic(
@@ -110,7 +109,9 @@ def test_ties_at_the_cut_count_pro_rata_whatever_the_row_order():
 def test_evaluate_rejects_probabilities_outside_unit_interval():
     with pytest.raises(DisputeRiskError, match=r"p must be probabilities in \[0, 1\]"):
         evaluate([0, 1], [0.2, 1.3])
-    with pytest.raises(DisputeRiskError, match=r"y must be 2 values of 0/1, got shape \(2,\) with values \[0, 2\]"):
+    with pytest.raises(
+        DisputeRiskError, match=r"y must be 2 values of 0/1, got shape \(2,\) with values \[0, 2\]"
+    ):
         evaluate([0, 2], [0.2, 0.3])
 
 
@@ -150,3 +151,15 @@ def test_compare_and_format_table_show_every_model_and_metric():
     assert any(line.split()[:2] == ["n", "2000"] for line in lines)
     assert isinstance(format_metrics_table(evaluate(y, p, n_boot=0)), str)
     assert pd.Index(["roc_auc", "recall_at_1pct", "precision_at_10pct", "base_rate"]).isin(table.index).all()
+
+
+def test_paired_pr_auc_difference_matches_sklearn_and_pairs_the_resamples():
+    y, p_a = synthetic(3000, seed=3)
+    p_b = np.clip(p_a + np.random.default_rng(9).normal(0, 0.02, size=len(p_a)), 0, 1)
+    diff = paired_difference(y, p_a, p_b, metric="pr_auc", n_boot=200, seed=1)
+    assert diff.diff == pytest.approx(average_precision_score(y, p_a) - average_precision_score(y, p_b), abs=1e-12)
+    assert diff.lo <= diff.diff <= diff.hi
+    same = paired_difference(y, p_a, p_a, metric="pr_auc", n_boot=200, seed=1)
+    assert (same.diff, same.lo, same.hi) == (0.0, 0.0, 0.0)  # pairing: identical models never differ
+    with pytest.raises(DisputeRiskError, match="metric must be one of"):
+        paired_difference(y, p_a, p_b, metric="f1")

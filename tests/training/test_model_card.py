@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from training.calibrate import choose_thresholds, threshold_report
-from training.evaluate import calibration_table, evaluate, paired_auc_difference, slice_metrics
+from training.evaluate import calibration_table, evaluate, paired_auc_difference
+from training.metric_tables import slice_metrics
 from training.model_card import SECTIONS, ModelCardInfo, Window, render_model_card
 
 
