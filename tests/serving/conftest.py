@@ -4,8 +4,6 @@ clock, and an app started with its lifespan."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,8 +13,6 @@ from typing import Any
 import pytest
 from api_helpers import Clock
 from fastapi.testclient import TestClient
-
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 @dataclass(frozen=True)
@@ -30,43 +26,6 @@ class Registry:
 def registry(trained) -> Registry:
     """The session model's MLflow store, as the serving tests read it."""
     return Registry(trained.tracking_uri, trained.version, trained.root)
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'queue.db'}"
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh schema on the PostgreSQL server for this test, dropped afterwards."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.exc import OperationalError
-
-    env = os.environ.get("DATABASE_URL", "")
-    base = env if env.startswith("postgresql") else PG_DEFAULT
-    engine = create_engine(base)
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except OperationalError as exc:
-        message = f"PostgreSQL is not reachable at {base}: {str(exc).splitlines()[0]}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message + " (CI=true: the PostgreSQL suite must run)")
-        pytest.skip(message)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    yield base + ("&" if "?" in base else "?") + f"options=-csearch_path%3D{schema}"
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest) -> str:
-    """The queue database: each test using it runs on SQLite and on PostgreSQL."""
-    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
 
 
 @pytest.fixture
