@@ -12,6 +12,7 @@ from cli import (
     index_command,
     model_commands,
     report_command,
+    retrain_commands,
     serve_commands,
     validate_command,
 )
@@ -30,6 +31,7 @@ for module in (
     model_commands,
     index_command,
     report_command,
+    retrain_commands,
     serve_commands,
     admin_commands,
 ):
