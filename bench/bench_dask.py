@@ -25,7 +25,7 @@ from distributed import wait
 
 from features.build import CaseFeaturizer, case_frame
 from features.contract import load_dataset as load_local
-from features.history import compute_history_features
+from features.history_batch import compute_history_features
 from training.demo.generate import DemoConfig, generate_demo_data
 from training.distributed import case_frame as dask_case_frame
 from training.distributed import connect, feature_frame, history_features, load_dataset, write_partitioned

@@ -18,7 +18,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from features.history import HistoryState, compute_history_features
+from features.history_batch import compute_history_features
+from features.history_state import HistoryState
 from features.schema import KEY_GROUPS
 
 

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from features.cues import detect_cues  # noqa: E402
-from features.text import NarrativeVectorizer  # noqa: E402
+from features.text_vectorizer import NarrativeVectorizer  # noqa: E402
 from features.tokenizer import ChineseTokenizer, normalise_text  # noqa: E402
 
 FILES = {

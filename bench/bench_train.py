@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from features.contract import load_dataset  # noqa: E402
-from features.text import ChineseTokenizer  # noqa: E402
+from features.tokenizer import ChineseTokenizer  # noqa: E402
 from training.fit import fit  # noqa: E402
 from training.judge import ModelKey, judge  # noqa: E402
 from training.labels import as_of_view, horizon_labels  # noqa: E402

@@ -1,7 +1,7 @@
 """The feature pipeline: one fitted object that training, batch scoring and the API all use.
 
 Input is a "case frame": the contract's case columns plus the as-of history columns
-(``features.history.HISTORY_FEATURES``), computed beforehand so that history never sees
+(``features.history_schema.HISTORY_FEATURES``), computed beforehand so that history never sees
 the future. Output is one dense float32 matrix: tabular | cues | history | text score.
 NaN means "unknown" (LightGBM routes it on its own branch).
 """

@@ -98,7 +98,7 @@ def compute_history_features(
     """HISTORY_FEATURES of every case, each as of its own registration time.
 
     Index aligned with ``cases``. Only records registered strictly before a case count, and an
-    escalation only if known by then; see ``features.history`` for the definitions.
+    escalation only if known by then; see ``features.history_schema`` for the definitions.
     """
     table = prepare(cases, parties)
     clock = _Clock(table)

@@ -10,6 +10,32 @@ Time rules (no leakage): a case at time ``t`` sees only records registered stric
 nanoseconds of naive Asia/Shanghai wall time. An escalation is stored at its *known time*
 ``max(escalated_at, registered_at + 1 ns)``: the extra nanosecond turns "its case was
 registered strictly before t" into the same single test ``known <= t``.
+
+The features, per case:
+
+party history (over the case's distinct parties)
+    party_prior_cases_max/_sum      earlier cases of each party; max and sum over parties
+    party_prior_cases_person_max    the max over natural persons (自然人) only; 0 when none
+    party_prior_escalations_max/_sum  earlier cases of each party that had escalated by ``t``
+                                    (escalated without an escalated_at: never counted)
+    party_days_since_last_case      days since the latest earlier case of any natural person (NaN: none)
+    pair_prior_cases_max            earlier cases holding two of this case's parties together,
+                                    for the pair seen most; NaN for a case of > 50 parties
+    party_cases_365d_max            earlier cases of each party in [t - 365 days, t); max
+key groups (this case's own parties, no history)
+    key_group_present, key_group_persons (distinct parties with any tag, other tags included),
+    kg_<tag> for each KEY_GROUPS tag (names in KEY_GROUP_FEATURES), org_party_present (单位)
+area history
+    {village,town}_cases_{30,90,365}d        cases registered in [t - W, t)
+    {village,town}_escalations_{30,90,365}d  escalations known at a time in [t - W, t], counted
+                                             at ``escalated_at`` (or the registration, if later)
+    ..._per10k                               the same per 10 000 residents (NaN: not known)
+    The village of a town-level code (…000) is unknown: its village features are NaN. The
+    town of a village code is ``code[:9] + "000"``.
+
+Three paths give identical numbers: ``history_batch.compute_history_features`` (a whole
+dataset, training), ``history_state.HistoryState.features_one`` (one case, the intake API) and
+``HistoryState.features_for`` (a batch against the state, ``history_query``).
 """
 
 from __future__ import annotations

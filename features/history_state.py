@@ -86,7 +86,7 @@ def _events(
 
 
 class HistoryState:
-    """As-of party, pair and area history; see ``features.history`` for the definitions."""
+    """As-of party, pair and area history; see ``features.history_schema`` for the definitions."""
 
     def __init__(self, population: Mapping[str, float] | None = None) -> None:
         self._residents = population_by_area(population)

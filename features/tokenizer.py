@@ -1,4 +1,4 @@
-"""Chinese narrative text: normalisation and the project tokenizer (re-exported by features.text).
+"""Chinese narrative text: normalisation and the project tokenizer.
 
 ``normalise_text`` makes every spelling variant of the same narrative (full-width or half-width
 characters, Chinese or ASCII punctuation, spaces and line breaks) one string, so that the

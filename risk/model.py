@@ -19,7 +19,8 @@ import scipy.sparse as sp
 
 from features.build import CaseFeaturizer, case_frame
 from features.errors import DisputeRiskError
-from features.history import HISTORY_FEATURES, HistoryState
+from features.history_schema import HISTORY_FEATURES
+from features.history_state import HistoryState
 from features.records import nested_tables
 from risk.levels import check_thresholds, level_for, levels_for
 from risk.reasons import LOWERS, RAISES, ReasonIndex, describe

@@ -19,7 +19,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from features.build import CaseFeaturizer
-from features.history import HistoryState
+from features.history_state import HistoryState
 from risk.calibration import ProbabilityCalibrator
 from risk.drift import SCORE, reference_sample
 from risk.model import MODEL_NAME, EscalationModel

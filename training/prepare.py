@@ -20,7 +20,7 @@ from features.areas import population_of
 from features.build import case_frame
 from features.contract import Dataset
 from features.errors import DisputeRiskError
-from features.history import compute_history_features
+from features.history_batch import compute_history_features
 from training.labels import as_of_view, horizon_labels
 from training.split import WINDOWS, temporal_split
 

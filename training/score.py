@@ -19,7 +19,7 @@ import pandas as pd
 from features.contract import Dataset, load_dataset
 from features.cues import CUE_FAMILIES
 from features.errors import DisputeRiskError
-from features.history import HistoryState
+from features.history_state import HistoryState
 from risk.drift import WATCHED
 from risk.flags import apply_flags, flags_for, is_key_group_person
 from risk.model import EscalationModel, reason_text

@@ -12,7 +12,7 @@ import pytest
 from features.build import CaseFeaturizer, case_frame
 from features.contract import load_dataset
 from features.errors import DisputeRiskError
-from features.history import compute_history_features
+from features.history_batch import compute_history_features
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from features.errors import ContractError, RecordError
-from features.history import HISTORY_FEATURES, KEY_GROUP_FEATURES, HistoryState, compute_history_features
+from features.history_batch import compute_history_features
+from features.history_schema import HISTORY_FEATURES, KEY_GROUP_FEATURES
+from features.history_state import HistoryState
 
 V1, V2 = "320621101001", "320621101002"  # two villages of town T
 T = "320621101000"

@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 
 import features.history_events
-from features.history import HistoryState, compute_history_features
+from features.history_batch import compute_history_features
+from features.history_state import HistoryState
 from features.schema import KEY_GROUPS
 
 N_CASES = 2000

@@ -13,10 +13,12 @@ from one_vs_batch import assert_one_equals_batch
 from features.build import CaseFeaturizer, case_frame
 from features.contract import load_dataset
 from features.cues import CueFlags
-from features.history import HISTORY_FEATURES, HistoryState, compute_history_features
+from features.history_batch import compute_history_features
+from features.history_schema import HISTORY_FEATURES
+from features.history_state import HistoryState
 from features.tabular import tabular_matrix, tabular_row
-from features.text import NarrativeVectorizer
 from features.text_score import NarrativeScore
+from features.text_vectorizer import NarrativeVectorizer
 
 N = 120  # cases compared per pair
 

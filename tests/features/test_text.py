@@ -1,4 +1,4 @@
-"""NarrativeVectorizer (features/text_vectorizer.py, exported by features.text): TF-IDF of word n-grams."""
+"""NarrativeVectorizer (features/text_vectorizer.py): TF-IDF of word n-grams."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sklearn.base import clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from features.errors import DisputeRiskError, NotFittedError
-from features.text import NarrativeVectorizer, ngrams
+from features.text_vectorizer import NarrativeVectorizer, ngrams
 from features.tokenizer import ChineseTokenizer
 
 CORPUS = [

@@ -19,7 +19,8 @@ from features.build import CaseFeaturizer
 from features.build import case_frame as local_case_frame
 from features.contract import load_dataset as load_local
 from features.cues import CueFlags
-from features.history import HISTORY_FEATURES, compute_history_features
+from features.history_batch import compute_history_features
+from features.history_schema import HISTORY_FEATURES
 from features.schema import KEY_GROUPS
 from training.distributed.cluster import connect
 from training.distributed.featurize import case_frame, cue_counts, feature_frame

@@ -105,7 +105,7 @@ def test_town_recent_term_counts_known_escalations_of_the_town(tables):
 def test_recency_term_uses_what_the_history_feature_measures(tables):
     """The generator's 'days since a person's last case' is the project's own as-of feature, so a
     model can learn the recency term from the export alone."""
-    from features.history import compute_history_features
+    from features.history_batch import compute_history_features
     from training.demo import mechanism as mech
 
     cases = tables.cases.assign(

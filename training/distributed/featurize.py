@@ -19,7 +19,7 @@ from sklearn.base import clone
 
 from features.build import CaseFeaturizer
 from features.cues import CueFlags
-from features.history import HISTORY_FEATURES
+from features.history_schema import HISTORY_FEATURES
 from training.distributed.cluster import dask_settings
 
 __all__ = ["case_frame", "cue_counts", "feature_frame"]

@@ -1,4 +1,4 @@
-"""As-of history features on Dask: the numbers ``features.history.compute_history_features``
+"""As-of history features on Dask: the numbers ``features.history_batch.compute_history_features``
 gives, column for column and bit for bit, computed by key groups instead of in one process.
 
 Every feature of a case is a count (or a last time) over the events of one key - a party, a
@@ -35,10 +35,12 @@ from dask.delayed import delayed
 
 from features import area_codes
 from features.errors import DisputeRiskError, RecordError
-from features.history import HISTORY_FEATURES, KEY_GROUP_COLUMNS, compute_history_features
+from features.history_batch import compute_history_features
 from features.history_schema import (
     AREA_COUNT_FEATURES,
     AREA_RATE_FEATURES,
+    HISTORY_FEATURES,
+    KEY_GROUP_COLUMNS,
     MAX_PAIR_PARTIES,
     ORGANISATION,
     PARTY_FEATURES,
