@@ -30,11 +30,13 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed ## create .venv and install the project with its dev tools
 
-demo: install ## demo data -> validate -> train -> score the held-out weeks -> serve the API
+demo: install browser-deps ## demo data -> validate -> train -> score -> area index -> weekly report -> serve the API
 	$(RISK) demo-data --out $(DEMO_DIR) --cases $(DEMO_CASES) --seed $(DEMO_SEED)
 	$(RISK) validate $(DEMO_DIR)
 	$(RISK) train --data $(DEMO_DIR) --holdout-days $(HOLDOUT_DAYS)
 	$(RISK) score --data $(DEMO_DIR) --recent-days $(HOLDOUT_DAYS) --out $(DEMO_DIR)/scores.csv
+	$(RISK) index --data $(DEMO_DIR) --out $(DEMO_DIR)/area_index.parquet
+	$(RISK) report --data $(DEMO_DIR) --week latest --out $(DEMO_DIR)/reports $$(command -v chromium >/dev/null && echo --pdf)
 	$(RISK) serve --host $(HOST) --port $(PORT) --demo
 
 test: install browser-deps ## lint, layer contracts and the whole test suite (PostgreSQL at 127.0.0.1:5432)

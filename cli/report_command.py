@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
 
 def report(
     data: Annotated[Path, typer.Option("--data", help="dataset folder that follows the data contract")],
-    week: Annotated[str, typer.Option("--week", help="ISO week, e.g. 2026-W47")],
+    week: Annotated[str, typer.Option("--week", help="ISO week, e.g. 2026-W47, or 'latest' (the export's last)")],
     out: Annotated[Path, typer.Option("--out", help="folder for the HTML, Markdown, CSV (and PDF)")],
     area: Annotated[
         str | None, typer.Option("--area", help="only this area's subtree (12-digit code)")
@@ -40,7 +40,7 @@ def report(
 
     setup_logging()
     try:
-        written = _run(data, week, out, area, pdf, model, tracking_uri, database_url)
+        week, written = _run(data, week, out, area, pdf, model, tracking_uri, database_url)
     except DisputeRiskError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -58,7 +58,7 @@ def _run(
     model_uri: str,
     tracking_uri: str | None,
     database_url: str | None,
-) -> list[Path]:
+) -> tuple[str, list[Path]]:
     from datetime import UTC, datetime
 
     import pandas as pd
@@ -67,17 +67,19 @@ def _run(
     from features import area_codes
     from features.contract import load_dataset
     from features.schema import DEFAULT_TIMEZONE
-    from risk.weeks import week_start
+    from risk.weeks import iso_week, week_start
     from serving.report_inputs import overdue_at, overdue_by_week, queue_items
     from serving.settings import Settings
     from training import registry
 
+    dataset = load_dataset(data)
+    if week == "latest" and dataset.export_date is not None:
+        week = iso_week(dataset.export_date)
     start = week_start(week)
     if area is not None:
         area_codes.check(area, "--area")
     registry.configure(tracking_uri)
     escalation_model = registry.load_escalation_model(model_uri)
-    dataset = load_dataset(data)
     now = datetime.now(UTC)
     items = queue_items(_engine(database_url or Settings().database_url), opened_before=now)
     end = (start + pd.Timedelta(days=7)).tz_localize(DEFAULT_TIMEZONE)
@@ -91,7 +93,7 @@ def _run(
         overdue_weekly=overdue_by_week(items, weeks, DEFAULT_TIMEZONE),
         now=now,
     )
-    return job.write(built, out, pdf=pdf)
+    return week, job.write(built, out, pdf=pdf)
 
 
 def _engine(url: str):  # noqa: ANN202
