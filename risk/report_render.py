@@ -22,6 +22,7 @@ from markupsafe import Markup
 from risk import report_charts as charts
 from risk.drift import MAJOR_ABOVE, STABLE_BELOW
 from risk.levels import NONE
+from risk.report_sections import level_name
 from risk.report_tables import (
     KINDS,
     SECTION_TITLES,
@@ -38,7 +39,7 @@ from risk.report_tables import (
     section_tables,
     trend_label,
 )
-from risk.weekly_report import WeeklyReport, level_name
+from risk.weekly_report import WeeklyReport
 
 __all__ = [
     "SECTION_TITLES",

@@ -16,7 +16,8 @@ import pandas as pd
 
 from risk.drift import STATUS_ZH, psi_status
 from risk.levels import BLUE, NONE, ORANGE, RED, YELLOW
-from risk.weekly_report import WeeklyReport, level_name
+from risk.report_sections import level_name
+from risk.weekly_report import WeeklyReport
 
 __all__ = [
     "SECTION_COLUMNS",
