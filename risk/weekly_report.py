@@ -119,22 +119,11 @@ def build_weekly_report(
     not the area's: it is the same for every scope.
     """
     start = week_start(week)
-    index = _columns(index, sections.INDEX_COLUMNS, "index")
+    index = _checked_index(index, week, start, options)
     cases = _columns(cases, sections.CASE_COLUMNS, "cases")
     overdue_items = _columns(overdue_items, sections.OVERDUE_COLUMNS, "overdue_items")
     model_health = _columns(model_health, sections.HEALTH_COLUMNS, "model_health")
-    if index.empty:
-        raise DisputeRiskError(f"index must have rows, got an empty index for week {week}")
     levels = list(options.levels)
-    if not set(levels) <= set(index["level"]):
-        known = sorted(set(index["level"]))
-        raise DisputeRiskError(f"levels must be levels of the index {known}, got {levels}")
-    index = index.assign(week_start=pd.to_datetime(index["week_start"]))
-    if not (index["week_start"] == start).any():
-        known = sorted(index["week"].unique())
-        raise DisputeRiskError(
-            f"index has no rows for week {week} (it covers {known[0]} to {known[-1]}), got {week!r}"
-        )
 
     tree = AreaTree.from_frame(index.drop_duplicates("area_code"))
     if area is not None and area not in tree:
@@ -168,6 +157,26 @@ def build_weekly_report(
         health_warnings=tuple(str(w) for w in health_warnings),
         options=options,
     )
+
+
+def _checked_index(
+    index: pd.DataFrame, week: str, start: pd.Timestamp, options: ReportOptions
+) -> pd.DataFrame:
+    """The index with its columns checked, holding the report's week and the ranked levels."""
+    index = _columns(index, sections.INDEX_COLUMNS, "index")
+    if index.empty:
+        raise DisputeRiskError(f"index must have rows, got an empty index for week {week}")
+    levels = list(options.levels)
+    if not set(levels) <= set(index["level"]):
+        known = sorted(set(index["level"]))
+        raise DisputeRiskError(f"levels must be levels of the index {known}, got {levels}")
+    index = index.assign(week_start=pd.to_datetime(index["week_start"]))
+    if not (index["week_start"] == start).any():
+        known = sorted(index["week"].unique())
+        raise DisputeRiskError(
+            f"index has no rows for week {week} (it covers {known[0]} to {known[-1]}), got {week!r}"
+        )
+    return index
 
 
 def _columns(frame: pd.DataFrame, required: Sequence[str], what: str) -> pd.DataFrame:
