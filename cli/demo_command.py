@@ -60,6 +60,7 @@ def demo_data(
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet (truth.csv is always CSV).")] = "csv",
 ) -> None:
     """Generate a demo dataset of 矛盾纠纷 with a documented escalation mechanism (training/demo/README.md)."""
+    # Long on purpose: most of it is the command's declared options (typer reads the signature).
     import time
 
     from features.errors import DisputeRiskError

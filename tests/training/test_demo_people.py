@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from features.schema import KEY_GROUPS
+from training.demo import effects
 from training.demo.generate import DemoConfig, build_demo_tables
 
 
@@ -106,7 +107,6 @@ def test_recency_term_uses_what_the_history_feature_measures(tables):
     """The generator's 'days since a person's last case' is the project's own as-of feature, so a
     model can learn the recency term from the export alone."""
     from features.history_batch import compute_history_features
-    from training.demo import mechanism as mech
 
     cases = tables.cases.assign(
         registered_at=pd.to_datetime(tables.cases["registered_at"]),
@@ -120,17 +120,16 @@ def test_recency_term_uses_what_the_history_feature_measures(tables):
     seen = ~np.isnan(truth)
     assert 0.1 < seen.mean() < 0.5
     assert np.allclose(measured[seen], truth[seen], atol=1e-5)
-    expected = np.where(seen, mech.RECENCY_EFFECT * np.exp(-np.nan_to_num(truth) / mech.RECENCY_DAYS), 0.0)
+    expected = np.where(seen, effects.RECENCY_EFFECT * np.exp(-np.nan_to_num(truth) / effects.RECENCY_DAYS), 0.0)
     assert np.allclose(tables.truth["term_recency"], expected, atol=1e-5)
 
 
 def test_violence_cues_count_half_against_an_organisation(tables):
-    from training.demo import mechanism as mech
 
     truth = tables.truth.set_index("case_id")
     with_org = set(tables.parties.loc[tables.parties["party_type"] == "单位", "case_id"])
     only_threat = truth[(truth["cue_threat"] == 1) & (truth.filter(like="cue_").sum(axis=1) == 1)]
     org = only_threat.index.isin(with_org)
     assert org.any() and (~org).any()
-    assert np.allclose(only_threat.loc[org, "term_cues"], mech.ORG_CUE_FACTOR * mech.CUE_EFFECT["threat"])
-    assert np.allclose(only_threat.loc[~org, "term_cues"], mech.CUE_EFFECT["threat"])
+    assert np.allclose(only_threat.loc[org, "term_cues"], effects.ORG_CUE_FACTOR * effects.CUE_EFFECT["threat"])
+    assert np.allclose(only_threat.loc[~org, "term_cues"], effects.CUE_EFFECT["threat"])

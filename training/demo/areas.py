@@ -48,6 +48,8 @@ def _unique_names(rng: np.random.Generator, n: int, taken: set[str]) -> list[str
 
 def synthetic_city(rng: np.random.Generator) -> AreaUniverse:
     """One city, 6-10 counties, ~12 towns each, ~15 villages per town, with populations."""
+    # Long on purpose: the synthetic city is built level by level (counties, towns, villages, grids)
+    # with the code structure of 统计用区划代码; one function keeps the numbering rules together.
     rows: list[tuple[str, str, str, str | None, float]] = []
     taken: set[str] = set()
     city_name = _unique_names(rng, 1, taken)[0] + "市"

@@ -96,6 +96,8 @@ def sample_cases(rng: np.random.Generator, areas: AreaUniverse, days: np.ndarray
 
 
 def _attributes(rng, areas, t, category, source, unit, parent) -> Cases:
+    # Long on purpose: each recorded attribute of a case is drawn from the ones before it (category ->
+    # money -> people -> calls), a dependency chain best read top to bottom.
     n = len(t)
     follow = parent >= 0
     intensity = rng.normal(0.0, 1.0, size=n)

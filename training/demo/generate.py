@@ -79,6 +79,8 @@ def _narratives(
     cases: Cases,
     parties: Parties,
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
+    # Long on purpose: the per-case loop that hands each case's recorded facts to the writer; each
+    # line maps one export column to one narrative slot, read best side by side.
     n = len(cases.t)
     lag = np.minimum(rng.geometric(0.4, size=n) - 1, 20)  # the event usually precedes its registration
     event_day = start.astype("datetime64[D]") + (cases.t // DAY - lag).astype("timedelta64[D]")

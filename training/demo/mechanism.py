@@ -1,8 +1,8 @@
 """The escalation mechanism (民转刑): the true logit of each case and when escalations happen.
 
 Every term is a function of something recorded in the export, except a small town effect whose
-traces are that town's own escalations. README.md tabulates the sizes; the numbers below are the
-source of truth. Cases are processed in registration order, because a person's earlier escalation
+traces are that town's own escalations. README.md tabulates the sizes; training/demo/effects.py holds
+them. Cases are processed in registration order, because a person's earlier escalation
 raises risk only once it has happened (escalated_at < registered_at).
 """
 
@@ -15,81 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from features.schema import CATEGORIES, CHARGES_ESCALATION, KEY_GROUPS
-from training.demo import params
+from features.schema import CATEGORIES, KEY_GROUPS
+from training.demo import effects, params
 from training.demo.cases import DAY, Cases
 from training.demo.people import Parties
-
-HORIZON_DAYS = 90
-TARGET_STATIC_RATE = 0.0125  # intercept solved so the static terms alone give this 90-day rate
-
-CATEGORY_EFFECT = dict(
-    zip(CATEGORIES, (0.6, 0.3, 0.0, 0.2, -0.8, 0.2, -1.2, -0.4, -0.6, 0.0, -0.2, -0.5), strict=True)
-)
-CUE_EFFECT = {
-    "threat": 1.6,
-    "weapon": 1.8,
-    "alcohol": 0.7,
-    "physical": 1.1,
-    "injury": 0.8,
-    "self_harm": 1.3,
-    "separation": 0.6,
-    "damage": 0.8,
-}
-THREAT_AND_WEAPON = 0.5  # on top of both: a threat backed by a weapon
-# Interactions that risk instruments (DASH, VioGén) and case reviews describe: risk factors that
-# matter far more together than apart. A purely additive model cannot represent them.
-INTERACTIONS = {
-    "separation_after_violence": 0.9,  # 婚恋家庭: separation with a threat or a fight (DV lethality)
-    "drunken_fight": 0.5,  # alcohol together with physical conflict
-    "psychosis_threat": 0.8,  # a 严重精神障碍患者 party and a threat or self-harm talk
-    "repeat_calls_violence": 0.4,  # 2+ earlier 110 calls and physical conflict or injury
-}
-# A dispute of people against an organisation (物业公司, 用人单位, 医院...) rarely turns into a crime
-# between persons: the same threat or fight counts for half there. Applies to the interpersonal
-# violence cues; self-harm, alcohol and separation keep their full weight.
-ORG_CUE_FACTOR = 0.5
-ORG_DAMPED_CUES = ("threat", "weapon", "physical", "injury", "damage")
-# A conflict that comes back within weeks is still hot (反复纠纷): the term is largest when a person
-# of the case had a case days ago and decays with the gap; nothing without an earlier case.
-RECENCY_EFFECT, RECENCY_DAYS = 1.0, 30.0
-PRIOR_CASES_EFFECT = (0.0, 0.4, 0.7, 0.9)  # by max over the case's persons of earlier cases (3+)
-PRIOR_ESCALATION_EFFECT = (0.0, 1.3, 1.6)  # by max over persons of earlier known escalations (2+)
-KEY_GROUP_EFFECT = dict(zip(KEY_GROUPS, (1.2, 0.7, 0.5, 0.9, 1.0, 0.2), strict=True))
-KEY_GROUP_CAP = 1.8  # sum over the distinct tags among the case's parties
-CALLS_EFFECT = (0.0, 0.25, 0.6, 0.9, 1.1)  # by police_calls_before (4+); unknown -> 0
-MEDIATION_EFFECT = (0.0, 0.1, 0.4, 0.7)  # by mediation_attempts (3+); unknown -> 0
-# (logit per tenfold amount above the reference, reference yuan); capped at 2 decades; unknown -> 0
-MONEY_EFFECT = {
-    "债务纠纷": (0.35, 30_000),
-    "劳资纠纷": (0.30, 10_000),
-    "征地拆迁": (0.25, 100_000),
-    "建设工程": (0.20, 100_000),
-    "婚恋家庭": (0.20, 100_000),
-}
-GROUP_EFFECT = ((5, 0.2), (10, 0.4))  # n_people thresholds
-TOWN_SD = 0.25  # latent town effect
-RECENT_TOWN_EFFECT, RECENT_TOWN_DAYS, RECENT_TOWN_CAP = 0.08, 365, 4
-# Escalation delay: lognormal (median days, sigma); "acute" = threat, weapon, fight or injury present.
-DELAY_ACUTE, DELAY_OTHER = (8.0, 1.5), (30.0, 1.6)
-ACUTE_CUES = ("threat", "weapon", "physical", "injury")
-CHARGE_BASE = dict(
-    zip(CHARGES_ESCALATION, (0.58, 0.015, 0.15, 0.08, 0.04, 0.03, 0.01, 0.01, 0.03), strict=True)
-)
-
-STATIC_TERMS = (
-    "category",
-    "cues",
-    "prior_cases",
-    "recency",
-    "key_groups",
-    "calls",
-    "mediations",
-    "money",
-    "group",
-    "interactions",
-    "town_latent",
-)
 
 
 @dataclass
@@ -166,30 +95,36 @@ def static_terms(
 ) -> dict[str, np.ndarray]:
     n = len(cases.t)
     cue = {name: cases.cues[:, k] for k, name in enumerate(params.CUES)}
-    damp = np.where(has_organisation(parties), ORG_CUE_FACTOR, 1.0)
-    weight = {name: damp if name in ORG_DAMPED_CUES else 1.0 for name in params.CUES}
-    cue_sum = np.sum([weight[name] * CUE_EFFECT[name] * cue[name] for name in params.CUES], axis=0)
+    damp = np.where(has_organisation(parties), effects.ORG_CUE_FACTOR, 1.0)
+    weight = {name: damp if name in effects.ORG_DAMPED_CUES else 1.0 for name in params.CUES}
+    cue_sum = np.sum([weight[name] * effects.CUE_EFFECT[name] * cue[name] for name in params.CUES], axis=0)
     key_mask = np.zeros(n, dtype=np.int64)
     for j in range(parties.slots.shape[1]):
         present = parties.slots[:, j] >= 0
         key_mask[present] |= parties.key_mask[parties.slots[present, j]]
-    key = np.sum([KEY_GROUP_EFFECT[tag] * ((key_mask >> b) & 1) for b, tag in enumerate(KEY_GROUPS)], axis=0)
+    key = np.sum(
+        [effects.KEY_GROUP_EFFECT[tag] * ((key_mask >> b) & 1) for b, tag in enumerate(KEY_GROUPS)], axis=0
+    )
     money = np.zeros(n)
-    for name, (slope, ref) in MONEY_EFFECT.items():
+    for name, (slope, ref) in effects.MONEY_EFFECT.items():
         rows = (cases.category == CATEGORIES.index(name)) & ~np.isnan(cases.amount)
         money[rows] = slope * np.clip(np.log10(cases.amount[rows] / ref), 0.0, 2.0)
     n_people = people_count(cases, parties)
     group = np.zeros(n)
-    for threshold, effect in GROUP_EFFECT:
+    for threshold, effect in effects.GROUP_EFFECT:
         group[n_people >= threshold] = effect
     return {
-        "category": np.array([CATEGORY_EFFECT[c] for c in CATEGORIES])[cases.category],
-        "cues": cue_sum + damp * THREAT_AND_WEAPON * (cue["threat"] & cue["weapon"]),
-        "prior_cases": np.asarray(PRIOR_CASES_EFFECT)[np.minimum(prior_cases, len(PRIOR_CASES_EFFECT) - 1)],
-        "recency": np.nan_to_num(RECENCY_EFFECT * np.exp(-days_since_last / RECENCY_DAYS), nan=0.0),
-        "key_groups": np.minimum(key, KEY_GROUP_CAP),
-        "calls": _lookup(CALLS_EFFECT, cases.calls),
-        "mediations": _lookup(MEDIATION_EFFECT, cases.mediations),
+        "category": np.array([effects.CATEGORY_EFFECT[c] for c in CATEGORIES])[cases.category],
+        "cues": cue_sum + damp * effects.THREAT_AND_WEAPON * (cue["threat"] & cue["weapon"]),
+        "prior_cases": np.asarray(effects.PRIOR_CASES_EFFECT)[
+            np.minimum(prior_cases, len(effects.PRIOR_CASES_EFFECT) - 1)
+        ],
+        "recency": np.nan_to_num(
+            effects.RECENCY_EFFECT * np.exp(-days_since_last / effects.RECENCY_DAYS), nan=0.0
+        ),
+        "key_groups": np.minimum(key, effects.KEY_GROUP_CAP),
+        "calls": _lookup(effects.CALLS_EFFECT, cases.calls),
+        "mediations": _lookup(effects.MEDIATION_EFFECT, cases.mediations),
         "money": money,
         "group": group,
         "interactions": _interactions(cases, cue, key_mask),
@@ -202,12 +137,14 @@ def _interactions(cases: Cases, cue: dict[str, np.ndarray], key_mask: np.ndarray
     psychosis = ((key_mask >> KEY_GROUPS.index("严重精神障碍患者")) & 1).astype(bool)
     calls = np.nan_to_num(cases.calls, nan=0.0)
     hits = {
-        "separation_after_violence": family & cue["separation"].astype(bool) & (cue["threat"] | cue["physical"]).astype(bool),
+        "separation_after_violence": family
+        & cue["separation"].astype(bool)
+        & (cue["threat"] | cue["physical"]).astype(bool),
         "drunken_fight": (cue["alcohol"] & cue["physical"]).astype(bool),
         "psychosis_threat": psychosis & (cue["threat"] | cue["self_harm"]).astype(bool),
         "repeat_calls_violence": (calls >= 2) & (cue["physical"] | cue["injury"]).astype(bool),
     }
-    return np.sum([INTERACTIONS[name] * hit for name, hit in hits.items()], axis=0)
+    return np.sum([effects.INTERACTIONS[name] * hit for name, hit in hits.items()], axis=0)
 
 
 def people_count(cases: Cases, parties: Parties) -> np.ndarray:
@@ -228,23 +165,25 @@ def simulate(
     rng: np.random.Generator, cases: Cases, parties: Parties, town: np.ndarray, n_towns: int
 ) -> Outcome:
     """Draw every case's outcome in registration order (the history terms need the past only)."""
+    # Long on purpose: the escalation process in registration order, a single pass whose state (known
+    # escalations, recent town events) must be updated case by case exactly as time runs.
     n = len(cases.t)
     case_rows, who = person_rows(parties)
     prior_cases = prior_case_counts(n, case_rows, who)
     since = days_since_last_case(cases.t, case_rows, who)
-    town_effect = rng.normal(0.0, TOWN_SD, size=n_towns)
+    town_effect = rng.normal(0.0, effects.TOWN_SD, size=n_towns)
     terms = static_terms(cases, parties, town, town_effect, prior_cases, since)
     static = np.sum(list(terms.values()), axis=0)
     acute = np.zeros(n, bool)
-    for name in ACUTE_CUES:
+    for name in effects.ACUTE_CUES:
         acute |= cases.cues[:, params.CUES.index(name)]
-    f_acute = _lognormal_cdf(HORIZON_DAYS, *DELAY_ACUTE)
-    f_other = _lognormal_cdf(HORIZON_DAYS, *DELAY_OTHER)
+    f_acute = _lognormal_cdf(effects.HORIZON_DAYS, *effects.DELAY_ACUTE)
+    f_other = _lognormal_cdf(effects.HORIZON_DAYS, *effects.DELAY_OTHER)
     f_horizon = np.where(acute, f_acute, f_other)
-    intercept = _solve_intercept(static, f_horizon, TARGET_STATIC_RATE)
+    intercept = _solve_intercept(static, f_horizon, effects.TARGET_STATIC_RATE)
 
-    median = np.where(acute, DELAY_ACUTE[0], DELAY_OTHER[0])
-    sigma = np.where(acute, DELAY_ACUTE[1], DELAY_OTHER[1])
+    median = np.where(acute, effects.DELAY_ACUTE[0], effects.DELAY_OTHER[0])
+    sigma = np.where(acute, effects.DELAY_ACUTE[1], effects.DELAY_OTHER[1])
     delay = np.maximum(600, np.round(np.exp(np.log(median) + sigma * rng.standard_normal(n)) * DAY))
     when = cases.t + delay.astype(np.int64)
     for _ in range(5):  # an escalation never lands on the very second of another registration
@@ -261,10 +200,10 @@ def simulate(
     prior_esc = np.zeros(n, dtype=np.int64)
     recent = np.zeros(n, dtype=np.int64)
     escalated_at = np.full(n, -1, dtype=np.int64)
-    window = RECENT_TOWN_DAYS * DAY
+    window = effects.RECENT_TOWN_DAYS * DAY
     base = (intercept + static).tolist()
     t_list, town_list, when_list, u_list = cases.t.tolist(), town.tolist(), when.tolist(), uniform.tolist()
-    esc_table, cap = PRIOR_ESCALATION_EFFECT, len(PRIOR_ESCALATION_EFFECT) - 1
+    esc_table, cap = effects.PRIOR_ESCALATION_EFFECT, len(effects.PRIOR_ESCALATION_EFFECT) - 1
     for i in range(n):
         ti = t_list[i]
         while pending and pending[0][0] < ti:  # escalations that happened before this registration
@@ -277,14 +216,14 @@ def simulate(
         while events and events[0] < ti - window:
             events.popleft()
         r = len(events)
-        eta = base[i] + esc_table[min(m, cap)] + RECENT_TOWN_EFFECT * min(r, RECENT_TOWN_CAP)
+        eta = base[i] + esc_table[min(m, cap)] + effects.RECENT_TOWN_EFFECT * min(r, effects.RECENT_TOWN_CAP)
         prior_esc[i], recent[i] = m, r
         if u_list[i] * (1.0 + math.exp(-eta)) < 1.0:  # u < sigmoid(eta)
             escalated_at[i] = when_list[i]
             heapq.heappush(pending, (when_list[i], i))
 
     terms["prior_escalations"] = np.asarray(esc_table)[np.minimum(prior_esc, cap)]
-    terms["town_recent"] = RECENT_TOWN_EFFECT * np.minimum(recent, RECENT_TOWN_CAP)
+    terms["town_recent"] = effects.RECENT_TOWN_EFFECT * np.minimum(recent, effects.RECENT_TOWN_CAP)
     logit = intercept + np.sum(list(terms.values()), axis=0)
     p_ever = 1.0 / (1.0 + np.exp(-logit))
     return Outcome(
@@ -305,8 +244,8 @@ def simulate(
 
 def _charges(rng: np.random.Generator, cases: Cases, parties: Parties, escalated: np.ndarray) -> np.ndarray:
     """故意伤害 most often; 毁坏财物 after property damage, 非法拘禁 in money disputes, 故意杀人 rare."""
-    names = list(CHARGE_BASE)
-    weight = np.tile(np.array(list(CHARGE_BASE.values())), (len(cases.t), 1))
+    names = list(effects.CHARGE_BASE)
+    weight = np.tile(np.array(list(effects.CHARGE_BASE.values())), (len(cases.t), 1))
     cue = {name: cases.cues[:, k] for k, name in enumerate(params.CUES)}
     money_case = np.isin(cases.category, [CATEGORIES.index(c) for c in ("债务纠纷", "劳资纠纷", "建设工程")])
     weight[:, names.index("故意毁坏财物")] *= np.where(cue["damage"], 5.0, 1.0)

@@ -126,6 +126,8 @@ def assign_parties(
 ) -> Parties:
     """Parties of every case. ``parent[i] >= 0`` marks a follow-up that keeps its parent's parties
     (parents always come earlier in the arrays)."""
+    # Long on purpose: who takes part in each case is drawn in one pass over the cases (recurring
+    # residents, couples, organisations), sharing the draws' state; split, the state would travel.
     n = len(categories)
     people = _PersonPool(rng, areas, n)
     slots = np.full((n, MAX_PARTIES), -1, dtype=np.int64)

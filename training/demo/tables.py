@@ -12,8 +12,7 @@ import numpy as np
 import pandas as pd
 
 from features.schema import CATEGORIES, PARTY_TYPES, ROLES, SOURCES
-from training.demo import mechanism as mech
-from training.demo import params
+from training.demo import effects, params
 from training.demo.areas import AreaUniverse
 from training.demo.cases import Cases
 from training.demo.mechanism import Outcome, people_count
@@ -154,7 +153,7 @@ def truth_table(
 
 
 def horizon_labels(
-    cases: pd.DataFrame, export_date: date, horizon_days: int = mech.HORIZON_DAYS
+    cases: pd.DataFrame, export_date: date, horizon_days: int = effects.HORIZON_DAYS
 ) -> pd.Series:
     """The contract's label on the string tables about to be written (NaN when right-censored).
 
@@ -177,27 +176,27 @@ def summary(config, t, outcome: Outcome, export_s: int) -> dict:
         "generator_version": GENERATOR_VERSION,
         "config": {k: (str(v) if isinstance(v, (date, Path)) else v) for k, v in asdict(config).items()}
         | {"export_date": str(config.export_day())},
-        "horizon_days": mech.HORIZON_DAYS,
+        "horizon_days": effects.HORIZON_DAYS,
         "intercept": outcome.intercept,
         "effects": {
-            "category": mech.CATEGORY_EFFECT,
-            "cues": mech.CUE_EFFECT,
-            "threat_and_weapon": mech.THREAT_AND_WEAPON,
-            "org_cue_factor": [mech.ORG_CUE_FACTOR, list(mech.ORG_DAMPED_CUES)],
-            "recency": [mech.RECENCY_EFFECT, mech.RECENCY_DAYS],
-            "interactions": mech.INTERACTIONS,
-            "prior_cases": mech.PRIOR_CASES_EFFECT,
-            "prior_escalations": mech.PRIOR_ESCALATION_EFFECT,
-            "key_groups": mech.KEY_GROUP_EFFECT,
-            "key_group_cap": mech.KEY_GROUP_CAP,
-            "calls": mech.CALLS_EFFECT,
-            "mediations": mech.MEDIATION_EFFECT,
-            "money": mech.MONEY_EFFECT,
-            "group": mech.GROUP_EFFECT,
-            "town_sd": mech.TOWN_SD,
-            "recent_town": [mech.RECENT_TOWN_EFFECT, mech.RECENT_TOWN_DAYS, mech.RECENT_TOWN_CAP],
-            "delay_acute": mech.DELAY_ACUTE,
-            "delay_other": mech.DELAY_OTHER,
+            "category": effects.CATEGORY_EFFECT,
+            "cues": effects.CUE_EFFECT,
+            "threat_and_weapon": effects.THREAT_AND_WEAPON,
+            "org_cue_factor": [effects.ORG_CUE_FACTOR, list(effects.ORG_DAMPED_CUES)],
+            "recency": [effects.RECENCY_EFFECT, effects.RECENCY_DAYS],
+            "interactions": effects.INTERACTIONS,
+            "prior_cases": effects.PRIOR_CASES_EFFECT,
+            "prior_escalations": effects.PRIOR_ESCALATION_EFFECT,
+            "key_groups": effects.KEY_GROUP_EFFECT,
+            "key_group_cap": effects.KEY_GROUP_CAP,
+            "calls": effects.CALLS_EFFECT,
+            "mediations": effects.MEDIATION_EFFECT,
+            "money": effects.MONEY_EFFECT,
+            "group": effects.GROUP_EFFECT,
+            "town_sd": effects.TOWN_SD,
+            "recent_town": [effects.RECENT_TOWN_EFFECT, effects.RECENT_TOWN_DAYS, effects.RECENT_TOWN_CAP],
+            "delay_acute": effects.DELAY_ACUTE,
+            "delay_other": effects.DELAY_OTHER,
         },
         "counts": {
             "cases": len(t.cases),
