@@ -142,6 +142,8 @@ class NarrativeWriter:
         distract_rate: float,
     ) -> tuple[str, int, int]:
         """Returns (narrative, number of denied cues, number of distractors)."""
+        # Long on purpose: one narrative is told clause by clause in the order a reader meets them;
+        # split into pieces, the order of the sentence would be scattered across functions.
         rnd, bank = self.rnd, self.banks[category]
         org = b if b_org else a if a_org else "对方单位"
         rel = "配偶" if b_male is None else "丈夫" if b_male else "妻子"

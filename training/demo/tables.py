@@ -159,11 +159,13 @@ def horizon_labels(
 
     The rule itself is the project's one (``training.labels``); this only types the columns.
     """
-    typed = pd.DataFrame({
-        "registered_at": pd.to_datetime(cases["registered_at"]),
-        "escalated": cases["escalated"] == "true",
-        "escalated_at": pd.to_datetime(cases["escalated_at"].replace("", None)),
-    })
+    typed = pd.DataFrame(
+        {
+            "registered_at": pd.to_datetime(cases["registered_at"]),
+            "escalated": cases["escalated"] == "true",
+            "escalated_at": pd.to_datetime(cases["escalated_at"].replace("", None)),
+        }
+    )
     return contract_labels(typed, horizon_days, pd.Timestamp(export_date))
 
 
