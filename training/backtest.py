@@ -153,7 +153,12 @@ def _gate(
         slice_groups(week.frame, rows),
         config.policy,
     )
-    why = next((r for r in decision.reasons if r.startswith("ROC-AUC")), decision.reasons[0])
+    failed = [r for r in decision.reasons if "beyond" in r or "clearly worse" in r or "too little" in r]
+    why = (
+        failed[0]
+        if failed
+        else next((r for r in decision.reasons if r.startswith("ROC-AUC")), decision.reasons[0])
+    )
     verdict = "promote" if decision.promote else "keep"
     return verdict, f"{why} (window n={window['n']}, pos={window['n_pos']})"
 
