@@ -67,6 +67,7 @@ class CaseFeaturizer(TransformerMixin, BaseEstimator):
         texts = _normalised(X)
         self.cues_ = CueFlags().fit(texts)
         text_column = None
+        self.text_: NarrativeScore | None = None
         if self.use_text:
             self.text_ = NarrativeScore(
                 max_features=self.text_max_features,
@@ -76,8 +77,6 @@ class CaseFeaturizer(TransformerMixin, BaseEstimator):
                 backend=self.tokenizer_backend,
             )
             text_column = self.text_.fit_transform(texts, y)
-        else:
-            self.text_ = None
         names = [name for name in CATALOGUE.names if self.use_text or name != TEXT_FEATURE]
         self.feature_names_ = np.array(names, dtype=object)
         return self._matrix(X, texts, text_column)
@@ -95,7 +94,7 @@ class CaseFeaturizer(TransformerMixin, BaseEstimator):
         values = self.cues_.transform_one(text, normalised=True)
         values += [history.get(name, np.nan) for name in HISTORY_FEATURES]
         if self.text_ is not None:
-            values.append(self.text_.score_one(text))
+            values.append(float(self.text_.score_one(text)))
         return np.concatenate([tabular_row(case), np.array(values, dtype=np.float32)])[None, :]
 
     def without_text(self) -> CaseFeaturizer:
@@ -108,9 +107,8 @@ class CaseFeaturizer(TransformerMixin, BaseEstimator):
         return other
 
     def top_terms(self, narrative: str, k: int = 2) -> list[str]:
-        if getattr(self, "text_", None) is None:
-            return []
-        return self.text_.top_terms(normalise_text(narrative), k)
+        text = getattr(self, "text_", None)  # a featurizer pickled before it had one
+        return [] if text is None else text.top_terms(normalise_text(narrative), k)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         require_fitted(self, "feature_names_")

@@ -108,15 +108,15 @@ class EscalationModel:
         n_reasons: int = 3,
     ) -> ScoredCase:
         """Score one normalised case against ``history`` (default: what the model knew at training)."""
-        history = (history if history is not None else self.history).features_one(case, parties)
-        X = self.featurizer.transform_one(case, history)
+        features = (history if history is not None else self.history).features_one(case, parties)
+        X = self.featurizer.transform_one(case, features)
         contrib = self.contributions_one(X)
         # pred_contrib sums to the raw margin, so one call gives both the score and its reasons.
         raw = 1.0 / (1.0 + math.exp(-min(max(float(contrib.sum()), -700.0), 700.0)))
         risk = float(self.calibrator.predict(np.array([raw]))[0])
         row = X[0].tolist()
         cues = {family: int(row[i]) for i, family in self._cue_slots}
-        reasons = self._reasons_for(contrib, case, history, n_reasons)
+        reasons = self._reasons_for(contrib, case, features, n_reasons)
         return ScoredCase(
             case_id=str(case.get("case_id", "")),
             risk=risk,

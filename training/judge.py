@@ -66,7 +66,7 @@ def judge(prepared: Prepared, fitted: Fitted, *, n_boot: int = 1000, seed: int =
     if prepared.oracle is not None:
         scores[ModelKey.ORACLE] = prepared.oracle[rows["test"]]
     metrics = {key: evaluate(y_test, p, n_boot=n_boot, seed=seed) for key, p in scores.items()}
-    comparisons = {
+    comparisons: dict[ModelKey, AucDifference] = {
         key: paired_auc_difference(y_test, p_test, p, seed=seed)
         for key, p in scores.items()
         if key is not ModelKey.MODEL
