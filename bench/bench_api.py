@@ -4,17 +4,29 @@
 
 Everything runs on 127.0.0.1. The servers are subprocesses; this script is the client (a
 second process): an asyncio HTTP/1.1 keep-alive client light enough not to be the bottleneck.
-Three phases, each a bounded number of requests after a warm-up:
+Phases of ``risk serve``, each a bounded number of requests after a warm-up, on a fresh SQLite
+queue database:
 
-  1. ``risk serve``, single-case scoring with the queue off (scoring only);
-  2. ``risk serve``, every case carries a hard red flag, so each request also opens a
-     supervision item (SQLite write + audit row, committed before the answer);
-  3. ``mlflow models serve --env-manager local`` on the same registered version, one case per
-     request in the pyfunc format {"dataframe_records": [...]}.
+  * scoring only (the queue off): every answer still waits for its case's history facts, which
+    the group-commit writer commits with other requests' (serving.fact_writer);
+  * scoring + queue write: every case carries a hard red flag, so each request also opens a
+    supervision item (item, case and audit rows and the history facts in one transaction,
+    committed before the answer);
+  * each of those with 1 and with 2 worker processes (``--workers 2``: the workers share the
+    database and follow each other's history facts);
+  * each with 1 worker and SQLite ``synchronous=NORMAL`` against the default FULL (a commit
+    waits for the WAL to reach the disk): the price of not losing acknowledged writes to a
+    power cut.
+
+Then ``mlflow models serve --env-manager local`` on the same registered version, one case per
+request in the pyfunc format {"dataframe_records": [...]}. The cases are demo cases registered
+within the last days (after the model's history cut-off), so the live history applies every
+scored case, as in production.
 
 Prints throughput, p50/p95/p99 latency and the server's CPU time per request (the server
 process and its children, from /proc: the honest figure on a shared, noisy machine where the
-wall-clock ones move with the neighbours' load), writes bench/out/api.json.
+wall-clock ones move with the neighbours' load), and the load average before and after; writes
+bench/out/api.json.
 """
 
 from __future__ import annotations
@@ -32,7 +44,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,6 +68,8 @@ CASE_FIELDS = (
 @dataclass
 class Result:
     name: str
+    workers: int | None  # risk serve's worker processes (None: mlflow)
+    synchronous: str | None  # SQLite synchronous of risk serve
     requests: int
     concurrency: int
     seconds: float
@@ -65,6 +79,18 @@ class Result:
     p99_ms: float
     statuses: dict[str, int]
     server_cpu_ms: float | None = None  # server CPU time per request (None where /proc is missing)
+
+
+SCORING, QUEUE = "risk serve: scoring only", "risk serve: scoring + queue write"
+# (name, RISK_QUEUE_LEVEL, every case flagged, worker processes, SQLite synchronous)
+PHASES = (
+    (SCORING, "off", False, 1, "FULL"),
+    (SCORING, "off", False, 2, "FULL"),
+    (QUEUE, "黄", True, 1, "FULL"),
+    (QUEUE, "黄", True, 2, "FULL"),
+    (SCORING, "off", False, 1, "NORMAL"),
+    (QUEUE, "黄", True, 1, "NORMAL"),
+)
 
 
 def free_port() -> int:
@@ -106,9 +132,13 @@ def demo_cases(n: int, seed: int) -> list[dict]:
 
 
 def api_bodies(cases: list[dict], *, prefix: str, flag: bool) -> list[bytes]:
+    """One body per case with a fresh case id, registered in the last two days (Shanghai time):
+    after any model's history cut-off, so that the live history takes each case in."""
+    start = datetime.now(UTC) + timedelta(hours=8) - timedelta(days=2)
     bodies = []
     for i, c in enumerate(cases):
-        c = dict(c, case_id=f"{prefix}{i:06d}")
+        at = (start + timedelta(seconds=20 * i)).replace(tzinfo=None).isoformat(timespec="seconds")
+        c = dict(c, case_id=f"{prefix}{i:06d}", registered_at=at)
         if flag:
             c["narrative"] = c["narrative"] + FLAG_SENTENCE
         bodies.append(json.dumps(c, ensure_ascii=False, default=str).encode())
@@ -212,6 +242,7 @@ async def _load(
 
 def run_load(
     name: str,
+    setup: tuple[int | None, str | None],
     port: int,
     path: str,
     bodies: list[bytes],
@@ -238,6 +269,7 @@ def run_load(
     q = statistics.quantiles([x * 1000 for x in latencies], n=100)
     return Result(
         name,
+        *setup,
         len(latencies),
         concurrency,
         round(seconds, 2),
@@ -279,10 +311,10 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def start_risk_serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
+def start_risk_serve(env: dict[str, str], port: int, log: Path, workers: int = 1) -> subprocess.Popen:
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "serve", "--port", str(port)],
+            [sys.executable, "-m", "cli.main", "serve", "--port", str(port), "--workers", str(workers)],
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -370,15 +402,18 @@ def main() -> None:
     }
     results: list[Result] = []
     n_total = args.requests + args.warmup
+    load_before = os.getloadavg()
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in load_before)}", flush=True)
 
-    for name, queue_level, flag in (
-        ("risk serve: scoring only", "off", False),
-        ("risk serve: scoring + queue write", "黄", True),
-    ):
-        db = f"sqlite:///{tmp / (name.split(':')[1].strip().replace(' ', '_') + '.db')}"
-        env = base_env | {"DATABASE_URL": db, "RISK_QUEUE_LEVEL": queue_level}
+    for name, queue_level, flag, workers, synchronous in PHASES:
+        db = f"sqlite:///{tmp / (str(len(results)) + '.db')}"
+        env = base_env | {
+            "DATABASE_URL": db,
+            "RISK_QUEUE_LEVEL": queue_level,
+            "RISK_SQLITE_SYNCHRONOUS": synchronous,
+        }
         key, port = make_key(db), free_port()
-        proc = start_risk_serve(env, port, tmp / "risk-serve.log")
+        proc = start_risk_serve(env, port, tmp / "risk-serve.log", workers)
         try:
             bodies = api_bodies(
                 (cases * (n_total // len(cases) + 1))[:n_total], prefix="Q" if flag else "S", flag=flag
@@ -386,6 +421,7 @@ def main() -> None:
             results.append(
                 run_load(
                     name,
+                    (workers, synchronous),
                     port,
                     "/v1/cases/score",
                     bodies,
@@ -406,6 +442,7 @@ def main() -> None:
         results.append(
             run_load(
                 "mlflow models serve",
+                (None, None),
                 port,
                 "/invocations",
                 mlflow_bodies(cases),
@@ -421,22 +458,31 @@ def main() -> None:
     print(results[-1], flush=True)
 
     ours, reference = results[0], results[-1]
+    load_after = os.getloadavg()
     summary = {
         "model_uri": uri,
         "cpus": os.cpu_count(),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in load_after],
         "results": [asdict(r) for r in results],
         "speedup_vs_mlflow": round(ours.throughput / reference.throughput, 2),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
     print(
-        f"\n{'phase':38} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'CPU ms/req':>11}  statuses"
+        f"\n{'phase':34} {'workers':>7} {'sync':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+        f"{'CPU ms/req':>11}  statuses"
     )
     for r in results:
         cpu = f"{r.server_cpu_ms:11.2f}" if r.server_cpu_ms is not None else f"{'-':>11}"
         print(
-            f"{r.name:38} {r.throughput:8.1f} {r.p50_ms:8.2f} {r.p95_ms:8.2f} {r.p99_ms:8.2f} {cpu}  {r.statuses}"
+            f"{r.name:34} {r.workers or '-':>7} {r.synchronous or '-':>6} {r.throughput:8.1f} {r.p50_ms:8.2f} "
+            f"{r.p95_ms:8.2f} {r.p99_ms:8.2f} {cpu}  {r.statuses}"
         )
+    print(
+        f"\nload average before {' '.join(f'{x:.2f}' for x in load_before)}, "
+        f"after {' '.join(f'{x:.2f}' for x in load_after)} ({os.cpu_count()} CPUs)"
+    )
     print(
         f"\nsingle-case scoring: {summary['speedup_vs_mlflow']}x the throughput of mlflow models serve "
         f"at {args.concurrency} concurrent clients; results in {args.out}"

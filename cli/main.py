@@ -14,6 +14,7 @@ from cli import (
     report_command,
     retrain_commands,
     serve_commands,
+    user_commands,
     validate_command,
 )
 
@@ -34,6 +35,7 @@ for module in (
     retrain_commands,
     serve_commands,
     admin_commands,
+    user_commands,
 ):
     module.register(app)
 

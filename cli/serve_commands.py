@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,6 +24,15 @@ def register(app: typer.Typer) -> None:
 def serve(
     host: Annotated[str, typer.Option("--host", help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="port to listen on")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="worker processes; each follows the others' intake through the history facts",
+        ),
+    ] = 1,
     demo: Annotated[
         bool,
         typer.Option(
@@ -41,7 +50,9 @@ def serve(
 
     The model comes from MLFLOW_TRACKING_URI (alias champion of dispute-escalation, or
     RISK_MODEL_URI), the queue from DATABASE_URL (SQLite under models/ by default); the
-    database is migrated to the newest schema (alembic upgrade head) at start."""
+    database is migrated to the newest schema (alembic upgrade head) at start. With --workers N,
+    N processes share the port and the database, and each sees the others' intake in its history
+    within RISK_HISTORY_POLL_SECONDS (0.1 s) plus the time to apply it."""
     # Each request scores one case: LightGBM's OpenMP threads would only spin between requests
     # (measured 13.7 -> 5.8 ms of CPU per request). Concurrency comes from the requests.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -55,17 +66,31 @@ def serve(
         demo_key_file(path)
         typer.echo(_demo_help(host, port, path), err=True)
     configure_logging(s.log_level, s.log_json)
-    # The factory as a string: uvicorn builds the app itself (and could in each worker).
+    # The factory as a string: uvicorn builds the app itself, in each worker process. Workers
+    # share the queue database; each scores against the history facts all of them commit
+    # (serving.history_follower), and migrations run once, under a lock.
     uvicorn.run(
-        "serving.app:create_app",
+        "cli.serve_commands:worker_app",
         factory=True,
         host=host,
         port=port,
+        workers=workers,
         log_config=None,
         access_log=False,
         proxy_headers=False,
         timeout_graceful_shutdown=10,
     )
+
+
+def worker_app() -> Any:
+    """The app of one server process. A worker process is spawned afresh, without the parent's
+    logging configuration: the entry point configures it here, then builds the app."""
+    from serving.app import create_app
+    from serving.logging_config import configure_logging
+
+    s = settings()
+    configure_logging(s.log_level, s.log_json)
+    return create_app(s)
 
 
 def demo_key_file(path: Path) -> dict[str, str]:
@@ -125,6 +150,7 @@ def _demo_help(host: str, port: int, keys_file: Path) -> str:
     return (
         f"\ndemo keys (admin, intake) in {keys_file} (readable by you only)\n"
         f"interactive docs: {base}/docs   (OpenAPI: {base}/openapi.json)\n"
+        f"web console: {base}/console/   (demo users: `risk user demo`, passwords in models/demo-users.json)\n"
         f'example:\n  curl -s -X POST {base}/v1/cases/score -H "Authorization: Bearer $({read_key})" '
         f"-H 'Content-Type: application/json' -d '{case}'\n"
     )

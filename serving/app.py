@@ -1,6 +1,8 @@
 """The app factory and its lifespan: the database (migrated to head, under a lock), the area
-table and the champion model are set up once per process, and a background task swaps in a new
-champion when the alias moves. ``risk serve`` runs ``uvicorn serving.app:create_app --factory``."""
+table and the champion model (its history with the history facts replayed) are set up once per
+process; the history facts writer and follower run in threads, and a background task swaps in a
+new champion when the alias moves. ``risk serve`` runs the factory under uvicorn (in each worker
+process with ``--workers N``)."""
 
 from __future__ import annotations
 
@@ -16,11 +18,12 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from serving import areas, errors, openapi
+from serving.console import app as console
 from serving.db import Checkpointer, make_engine, make_sessionmaker, upgrade
 from serving.deps import Runtime
 from serving.middleware import RequestContextMiddleware
 from serving.model_store import ModelLoadError
-from serving.routes import docs, health, items, keys, records, scoring
+from serving.routes import area_index, docs, health, items, keys, records, reports, scoring
 from serving.settings import Settings, get_settings
 
 Clock = Callable[[], datetime]
@@ -47,9 +50,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     runtime = Runtime(settings, clock or utc_now)
     app.state.runtime = runtime
     errors.install(app)
-    for module in (scoring, items, records, keys, health, docs):
+    for module in (scoring, items, records, keys, area_index, reports, health, docs):
         app.include_router(module.router)
     docs.mount_assets(app)
+    app.mount(console.MOUNT, console.create_console(runtime), name="console")  # the web console
     openapi.install(app, settings)
     app.add_middleware(
         RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=runtime.metrics
@@ -75,8 +79,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     checkpointer = Checkpointer(engine) if runtime.inline_db else None
     if checkpointer is not None:
         checkpointer.start()
-    await _load(runtime)
-    runtime.history.start()
+    runtime.facts.start()
+    await _load(runtime)  # with the history facts replayed into the model's history
+    runtime.follower.start()
     watcher = asyncio.create_task(_watch(runtime)) if settings.model_reload_seconds > 0 else None
     try:
         yield
@@ -85,7 +90,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
-        await run_in_threadpool(runtime.history.stop)
+        await run_in_threadpool(runtime.follower.stop)
+        await runtime.facts.stop()  # commits what is pending
         runtime.close_reader()
         if checkpointer is not None:
             await run_in_threadpool(checkpointer.stop)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -15,6 +16,11 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: one process's writers still queue on the FifoLock
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +86,13 @@ def _server_engine(url: str, connect_timeout: int, statement_timeout_ms: int) ->
     return engine
 
 
+# One encoder: json.dumps with any non-default argument builds a new JSONEncoder per call, which
+# costs more than encoding a small value (every item's reasons, every history fact's parties).
+_ENCODER = json.JSONEncoder(ensure_ascii=False)  # reasons stay readable in the database
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)  # reasons stay readable in the database
+    return _ENCODER.encode(value)
 
 
 class FifoLock:
@@ -119,11 +130,58 @@ class FifoLock:
                 self._held = False
 
 
+class FileWriteLock(FifoLock):
+    """A FifoLock within the process, plus an exclusive ``flock`` on a file beside the database
+    across processes (``risk serve --workers N``): the kernel hands it over at once, where
+    SQLite's busy handler makes a writer of the other process sleep and poll. The file is opened
+    on first use; threads share its descriptor, which only the FifoLock's holder locks."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self._path = path
+        self._fd: int | None = None
+
+    def _file(self) -> int:
+        if self._fd is None:
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        return self._fd
+
+    def __enter__(self) -> None:
+        super().__enter__()
+        try:
+            fcntl.flock(self._file(), fcntl.LOCK_EX)
+        except BaseException:
+            super().__exit__(None, None, None)
+            raise
+
+    def try_enter(self) -> bool:
+        if not super().try_enter():
+            return False
+        try:
+            fcntl.flock(self._file(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # another process writes: the caller waits elsewhere
+            super().__exit__(None, None, None)
+            return False
+        return True
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            fcntl.flock(self._file(), fcntl.LOCK_UN)
+        finally:
+            super().__exit__(*exc)
+
+
 def write_lock_for(url: str) -> AbstractContextManager[Any]:
     """The lock to hold around a write transaction. SQLite has one writer at a time and its busy
     handler sleeps and polls, which puts 100 ms steps into the latency tail; queueing the
-    writers on a fair lock in the process is fast. PostgreSQL locks rows itself: no lock."""
-    return FifoLock() if make_url(url).get_backend_name() == "sqlite" else nullcontext()
+    writers on a fair lock in the process (and a file lock across processes) is fast.
+    PostgreSQL locks rows itself: no lock."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return nullcontext()
+    if not parsed.database or parsed.database == ":memory:" or fcntl is None:
+        return FifoLock()
+    return FileWriteLock(f"{parsed.database}.write.lock")
 
 
 class Checkpointer:
@@ -250,10 +308,7 @@ def upgrade(engine: Engine) -> None:
 def _file_lock(engine: Engine) -> Iterator[None]:
     """An exclusive lock on ``<database>.migrate.lock`` for a SQLite file; nothing otherwise."""
     database = engine.url.database if engine.dialect.name == "sqlite" else None
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: SQLite's own locking still keeps the file consistent
-        fcntl = None  # type: ignore[assignment]
+    # Not POSIX (no fcntl): SQLite's own locking still keeps the file consistent.
     if not database or database == ":memory:" or fcntl is None:
         yield
         return

@@ -21,8 +21,10 @@ from starlette.concurrency import run_in_threadpool
 
 from serving.auth import ADMIN, ANALYST, INTAKE, KEY_BY_HASH, SUPERVISOR, Principal, digest_of, principal_of
 from serving.db import FifoLock, LoopReader, write_lock_for
-from serving.history_feed import HistoryFeeder
+from serving.fact_writer import FactWriter
+from serving.history_follower import HistoryFollower
 from serving.intake_rules import IntakeLimits
+from serving.live_history import LiveHistory
 from serving.metrics import Metrics
 from serving.model_store import ModelStore
 from serving.queue import ITEM_ID_BY_CASE, Policy
@@ -41,15 +43,45 @@ class Runtime:
     reader: LoopReader | None = None  # the event loop's own SQLite connection, made on first use
 
     def __post_init__(self) -> None:
-        self.policy = Policy.from_settings(self.settings)
-        self.models = ModelStore(self.settings)
-        self.history = HistoryFeeder(self.metrics)
-        self._write_lock = write_lock_for(self.settings.database_url)
+        s = self.settings
+        self.policy = Policy.from_settings(s)
+        # Facts are committed with every answer; each process follows them (history_follower).
+        self.follower = HistoryFollower(
+            self._engine,
+            self._current_history,
+            self.metrics,
+            enabled=s.feed_history,
+            poll_seconds=s.history_poll_seconds,
+        )
+        self.models = ModelStore(s, prepare_history=self.follower.prepare)
+        self._write_lock = write_lock_for(s.database_url)
         # SQLite is a local file: a read takes microseconds, and a commit appends to the WAL
         # (checkpoints run in a thread, see db.Checkpointer). The scoring route runs both on the
-        # event loop, where they cost less CPU than a threadpool hop and fight no thread for the GIL. A server database is a network round trip and a commit
-        # waits for its disk: the threadpool waits for those.
-        self.inline_db = make_url(self.settings.database_url).get_backend_name() == "sqlite"
+        # event loop, where they cost less CPU than a threadpool hop and fight no thread for the
+        # GIL. A server database is a network round trip and a commit waits for its disk: the
+        # threadpool waits for those.
+        self.inline_db = make_url(s.database_url).get_backend_name() == "sqlite"
+        # Scored cases' facts without an item: group commit, awaited by the route (fact_writer).
+        self.facts = FactWriter(
+            self._engine,
+            self.writing,
+            self.metrics,
+            try_lock=self.try_writing if self.inline_db else None,
+            interval=s.history_commit_interval_ms / 1000,
+        )
+        self.metrics.history_lag.set_function(self._history_lag)
+
+    def _engine(self) -> Engine:
+        assert self.engine is not None, "the lifespan has not run"
+        return self.engine
+
+    def _current_history(self) -> LiveHistory | None:
+        loaded = self.models.current
+        return None if loaded is None else loaded.history
+
+    def _history_lag(self) -> float:
+        lag = self.follower.status(self._current_history()).lag_seconds
+        return -1.0 if lag is None else lag  # -1: no history followed (yet)
 
     def writing(self) -> AbstractContextManager[Any]:
         """Held around each write transaction (see db.write_lock_for)."""

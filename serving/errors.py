@@ -75,6 +75,13 @@ class ModelUnavailable(ServingError):
     status, code = 503, "model_unavailable"
 
 
+class StoreUnavailable(ServingError):
+    """A write the answer depends on (a case's history facts) did not commit: nothing of the
+    request was stored, so sending it again is safe."""
+
+    status, code = 503, "store_unavailable"
+
+
 JSON_BODY_RULE = "the request body must be JSON, sent with Content-Type: application/json"
 
 

@@ -1,5 +1,6 @@
-"""The as-of history a running server scores against: the model's history as trained, plus every
-case scored since, read by many request threads while one feeder thread adds to it.
+"""The as-of history a running server scores against: the model's history as trained, plus the
+history facts committed since its cut-off (serving.history_facts), read by many request threads
+while one follower thread adds to it (serving.history_follower).
 
 ``HistoryState`` is not thread-safe, and an update takes milliseconds (now and then ~0.1 s, when
 an index is re-sorted). So updates go to a spare copy first; the copy then replaces the state
@@ -14,12 +15,15 @@ import copy
 import logging
 import threading
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
-from features.history import HistoryState
+from features.errors import RecordError
+from features.history_state import HistoryState
 from features.schema import PARTY_COLUMNS
+from serving.history_facts import FactBatch, FactCursor
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +36,8 @@ class LiveHistory:
         self._spare: HistoryState | None = None
         self._read_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        # Where this history stands in the facts table (set by replay); None: it is not fed.
+        self.cursor: FactCursor | None = None
 
     def features_one(self, case: Mapping[str, Any], parties: Sequence[Mapping[str, Any]]) -> dict[str, float]:
         with self._read_lock:  # a read takes a few binary searches: shorter than any update
@@ -46,27 +52,30 @@ class LiveHistory:
             self._spare_copy()
         return self
 
-    def observe_many(
-        self, cases: Sequence[Mapping[str, Any]], parties: Sequence[Sequence[Mapping[str, Any]]]
-    ) -> None:
-        """Remember scored cases so that later cases of the same people and areas see them."""
-        case_frame, party_frame = _frames(cases, parties)
+    def apply(self, batch: FactBatch, *, shared: bool = True) -> int:
+        """Learn the facts of ``batch`` (serving.history_facts): later cases of the same people and
+        areas see them. ``shared=False`` (replay, before any reader has the history) updates in
+        place, without the spare copy. Returns how many escalations could not be applied (a case
+        the history does not hold, or one already known to have escalated at another time)."""
+        if not len(batch):
+            return 0
+        frames = _frames(batch.cases, batch.parties) if batch.cases else None
         with self._write_lock:
-            spare = self._spare_copy()
+            spare = self._spare_copy() if shared else None
             if spare is None:
                 with self._read_lock:
-                    self._state.update(case_frame, party_frame)
-                return
+                    return _update(self._state, frames, batch.escalations)
             try:
-                spare.update(case_frame, party_frame)
+                skipped = _update(spare, frames, batch.escalations)
             except Exception:
                 self._spare = None  # it may hold part of the batch: made anew next time
                 raise
             with self._read_lock:
                 replaced, self._state = self._state, spare
             self._spare = None
-            replaced.update(case_frame, party_frame)  # cannot fail where the same update just passed
+            _update(replaced, frames, batch.escalations)  # cannot fail where the same update just passed
             self._spare = replaced
+            return skipped
 
     def _spare_copy(self) -> HistoryState | None:
         if self._spare is None:
@@ -79,10 +88,29 @@ class LiveHistory:
         return self._spare
 
 
+def _update(
+    state: HistoryState,
+    frames: tuple[pd.DataFrame, pd.DataFrame] | None,
+    escalations: Sequence[tuple[str, datetime]],
+) -> int:
+    """One batch on one state; the same on the spare and the replaced state, so both end equal."""
+    if frames is not None:
+        state.update(*frames)
+    skipped = 0
+    for case_id, escalated_at in escalations:
+        try:
+            state.record_escalation(case_id, escalated_at)
+        except RecordError:  # deterministic: the other copy skips it too
+            skipped += 1
+    return skipped
+
+
 def _frames(
     cases: Sequence[Mapping[str, Any]], parties: Sequence[Sequence[Mapping[str, Any]]]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    rows = [dict(p) | {"case_id": c["case_id"]} for c, people in zip(cases, parties, strict=True) for p in people]
+    rows = [
+        dict(p) | {"case_id": c["case_id"]} for c, people in zip(cases, parties, strict=True) for p in people
+    ]
     party_frame = pd.DataFrame(rows, columns=list(PARTY_COLUMNS))
     party_frame["key_groups"] = party_frame["key_groups"].fillna("").astype(str)
     case_frame = pd.DataFrame([dict(c) for c in cases])

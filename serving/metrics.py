@@ -47,12 +47,25 @@ class Metrics:
         self.reloads = Counter(
             "risk_model_reloads_total", "Model (re)loads, by result", ["result"], registry=self.registry
         )
-        self.history_observed = Counter(
-            "risk_history_observed_total", "Scored cases added to the model's history", registry=self.registry
+        self.history_facts_written = Counter(
+            "risk_history_facts_written_total",
+            "Scored cases' history facts committed by the group-commit writer (those written with an "
+            "item are in the item's transaction and not counted here)",
+            registry=self.registry,
         )
-        self.history_dropped = Counter(
-            "risk_history_dropped_total",
-            "Scored cases not added to the history (feeder queue full)",
+        self.history_facts_applied = Counter(
+            "risk_history_facts_applied_total",
+            "History facts applied to the current model's history by the follower",
+            registry=self.registry,
+        )
+        self.history_follow_errors = Counter(
+            "risk_history_follow_errors_total",
+            "Polls of the history facts that failed (the next poll tries again)",
+            registry=self.registry,
+        )
+        self.history_lag = Gauge(
+            "risk_history_lag_seconds",
+            "Seconds since the follower last read every committed history fact (-1: not following)",
             registry=self.registry,
         )
         self.model_info = Gauge(

@@ -1,7 +1,8 @@
 """Loading the registered EscalationModel from MLflow, and swapping in a new champion.
 
-A reload loads the new version completely, then replaces one reference: a request holds the
-``LoadedModel`` it started with, so none fails or mixes two models during the swap. A model
+A reload loads the new version completely (with its live history: the history as trained plus
+the replayed facts, see serving.history_follower), then replaces one reference: a request holds
+the ``LoadedModel`` it started with, so none fails or mixes two models during the swap. A model
 that cannot be loaded leaves the store empty with the reason, which /health/ready and the
 score endpoints report (503), instead of crashing the process."""
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -50,11 +52,21 @@ def unwrap_escalation_model(pyfunc_model: Any) -> EscalationModel:
         ) from exc
 
 
-class ModelStore:
-    """The current model of the app, its source, and what went wrong if there is none."""
+def history_as_trained(model: EscalationModel) -> LiveHistory:
+    return LiveHistory(model.history).warm()
 
-    def __init__(self, settings: Settings) -> None:
+
+class ModelStore:
+    """The current model of the app, its source, and what went wrong if there is none.
+    ``prepare_history`` makes a loaded model's live history before the model becomes current."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        prepare_history: Callable[[EscalationModel], LiveHistory] = history_as_trained,
+    ) -> None:
         self.settings = settings
+        self.prepare_history = prepare_history
         self.current: LoadedModel | None = None
         self.error: str | None = None
         self._lock = threading.Lock()  # one load at a time; readers never take it
@@ -73,7 +85,10 @@ class ModelStore:
     def _client(self) -> Any:
         from mlflow import MlflowClient
 
-        return MlflowClient(tracking_uri=self.settings.mlflow_tracking_uri)
+        # The registry named too: left out, MLflow takes the process-wide tracking URI, which the
+        # last load of any store in this process set (two stores in one process: the wrong one).
+        uri = self.settings.mlflow_tracking_uri
+        return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
     def resolve(self) -> tuple[str, str | None, str]:
         """(model name, version, URI to load that exact version) for the configured target."""
@@ -94,10 +109,12 @@ class ModelStore:
                 name, version, uri = self.resolve()
                 if self.current is not None and version is not None and self.current.version == version:
                     return self.current
+                # models:/ URIs resolve through the process-wide registry URI: this store's.
                 mlflow.set_tracking_uri(self.settings.mlflow_tracking_uri)
+                mlflow.set_registry_uri(self.settings.mlflow_tracking_uri)
                 model = unwrap_escalation_model(mlflow.pyfunc.load_model(uri))
                 model.warm()  # the single-case path's tables, built before the first request
-                history = LiveHistory(model.history).warm()
+                history = self.prepare_history(model)
             except Exception as exc:  # any failure: keep serving what we have, report why
                 reason = f"cannot load {self.target_uri} from {self.settings.mlflow_tracking_uri}: {exc}"
                 if self.current is None:

@@ -270,10 +270,19 @@ class ModelStateOut(BaseModel):
     loaded_at: datetime
 
 
+class HistoryStateOut(BaseModel):
+    """The live history the current model scores against (serving.history_follower)."""
+
+    state: Literal["following", "as_trained"]  # as_trained: feed_history is off
+    facts_applied: int  # history facts after the model's cut-off applied to its history
+    lag_seconds: float | None  # since the last read of every committed fact; None: not following
+
+
 class ReadyOut(BaseModel):
     status: Literal["ok"]
     database: Literal["ok"]
     model: ModelStateOut
+    history: HistoryStateOut
 
 
 _STATUS_TEXT = {
@@ -285,7 +294,7 @@ _STATUS_TEXT = {
     413: "the body is larger than the configured limit",
     415: "the body is not sent as JSON (Content-Type: application/json)",
     422: "a field breaks a rule; each is named with the rule",
-    503: "no model is loaded yet",
+    503: "no model is loaded yet, or the queue database did not take the write (nothing was stored)",
 }
 
 

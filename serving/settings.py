@@ -35,10 +35,16 @@ class Settings(BaseSettings):
     model_uri: str | None = None
     model_reload_seconds: float = Field(default=30.0, ge=0)  # 0 turns the alias check off
     n_reasons: int = Field(default=3, ge=1, le=10)
-    # Add each scored case to the model's in-memory as-of history (later cases of the same people
-    # see it). Each worker process keeps its own history: with several workers, False keeps
-    # them identical (the history as trained).
+    # Score against the model's history plus every case scored since its cut-off (the history
+    # facts, committed with each answer and followed by every worker process); False: against the
+    # history as trained. The facts are committed either way.
     feed_history: bool = True
+    # How often each process reads the facts committed since its last read: with the time to apply
+    # them, the bound on how late a case shows in the history of every worker (history_follower).
+    history_poll_seconds: float = Field(default=0.1, gt=0, le=60)
+    # The group commit of facts starts a transaction at most this often; the facts of every request
+    # meanwhile share it (serving.fact_writer). Longer: less CPU per case, more latency.
+    history_commit_interval_ms: float = Field(default=5.0, ge=0, le=100)
 
     # --- the queue -------------------------------------------------------------------------
     database_url: str = Field(
@@ -66,6 +72,18 @@ class Settings(BaseSettings):
 
     # --- operations ------------------------------------------------------------------------
     metrics_require_key: bool = False  # True: /metrics answers only with a valid API key
+
+    # --- the web console (serving/console) ---------------------------------------------------
+    # A session ends after this long without a request, and in any case this long after login.
+    console_idle_minutes: float = Field(default=30.0, gt=0, le=24 * 60)
+    console_session_hours: float = Field(default=10.0, gt=0, le=7 * 24)
+    # True behind HTTPS (the cookie is then never sent in clear); False lets the console work over
+    # plain HTTP on an intranet host, where a Secure cookie would never come back.
+    console_cookie_secure: bool = False
+    # After this many consecutive failed logins the account is locked for console_lockout_minutes,
+    # doubled for each further failure after a lock ends (capped at a day); a success resets it.
+    console_max_failed_logins: int = Field(default=5, ge=1, le=100)
+    console_lockout_minutes: float = Field(default=15.0, gt=0, le=24 * 60)
 
     # --- limits ----------------------------------------------------------------------------
     max_body_bytes: int = Field(default=1_000_000, ge=1024)

@@ -1,13 +1,29 @@
 """The queue's tables (SQLAlchemy 2). What is stored of a scored case is what the queue needs:
 codes, category, times, risk, level, reasons, model version. Never the narrative, names or
-party ids: those stay with the registering platform."""
+free text: those stay with the registering platform. Party ids (pseudonymous, per the data
+contract) are kept in ``history_facts`` only, as the as-of history needs them."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -137,5 +153,141 @@ class AuditEntry(Base):
     to_area: Mapped[str | None] = mapped_column(String(12))
     note: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The console user who acted (serving.users); key_id is the API key's. Neither: the CLI.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("console_users.id"))
 
     __table_args__ = (Index("ix_audit_log_item_id_at", "item_id", "at"),)
+
+
+# 64-bit ids on a server database (a fact per scored case adds up); SQLite's rowid is already 64-bit
+# and only an INTEGER PRIMARY KEY column is its alias.
+FactId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class HistoryFact(Base):
+    """What the as-of history learnt, in the order it was committed: a scored case (``kind``
+    "case": time, area, parties with their key groups, 110 calls, mediations, cue counts) or a
+    民转刑 close ("escalation": the case and when it turned criminal). Never the narrative, names
+    or free text. Appended only; read by id (followers) and by time (replay after a cut-off)."""
+
+    __tablename__ = "history_facts"
+
+    id: Mapped[int] = mapped_column(FactId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    case_id: Mapped[str] = mapped_column(String(64), index=True)
+    registered_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)  # naive Shanghai
+    area_code: Mapped[str | None] = mapped_column(String(12))
+    # [[party_id, party_type, key_groups], ...]: what the history keeps of each party
+    parties: Mapped[list[list[str]] | None] = mapped_column(JSON)
+    police_calls_before: Mapped[int | None] = mapped_column(Integer)
+    mediation_attempts: Mapped[int | None] = mapped_column(Integer)
+    cues: Mapped[dict[str, int] | None] = mapped_column(JSON)  # non-negated cue counts, non-zero only
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)  # naive Shanghai
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AreaIndex(Base):
+    """One row of the weekly 社会矛盾风险指数 (``risk.area_index``): an area (or 网格) in an ISO week,
+    as ``risk index --store`` last computed it. The key (area_code, week) is what an upsert replaces."""
+
+    __tablename__ = "area_index"
+
+    area_code: Mapped[str] = mapped_column(String(64), primary_key=True)  # 统计用区划代码 or grid_code
+    week: Mapped[str] = mapped_column(String(8), primary_key=True)  # ISO week, "2026-W09" (sorts as text)
+    week_start: Mapped[date] = mapped_column(Date)
+    level: Mapped[str] = mapped_column(String(16))
+    parent_code: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    index: Mapped[float] = mapped_column(Float)
+    lower: Mapped[float] = mapped_column(Float)
+    upper: Mapped[float] = mapped_column(Float)
+    band: Mapped[str] = mapped_column(String(2))
+    trend: Mapped[str] = mapped_column(String(16))
+    red_3_weeks: Mapped[bool] = mapped_column(Boolean)
+    forecast_escalations: Mapped[float] = mapped_column(Float)
+    expected_escalations: Mapped[float] = mapped_column(Float)
+    open_cases: Mapped[int] = mapped_column(Integer)
+    warnings: Mapped[int] = mapped_column(Integer)
+    cases: Mapped[int] = mapped_column(Integer)
+    escalations: Mapped[int] = mapped_column(Integer)
+    overdue_items: Mapped[int] = mapped_column(Integer)
+    population: Mapped[float | None] = mapped_column(Float)
+    top_drivers: Mapped[str] = mapped_column(Text)
+    drivers: Mapped[dict[str, float]] = mapped_column(JSON)  # share of the forecast by driver
+    categories: Mapped[dict[str, float]] = mapped_column(JSON)  # share of the model's forecast by category
+    model_version: Mapped[str | None] = mapped_column(String(32))
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_area_index_level_week", "level", "week"),
+        Index("ix_area_index_parent_week", "parent_code", "week"),
+    )
+
+
+class WeeklyReportRow(Base):
+    """A stored 周研判 report (``risk report --store``): its numbers as JSON, the page and the PDF.
+    ``scope_code`` None is the every-area report; ``scope_key`` is the same with "" for None, so
+    that one report per (week, scope) is a plain unique constraint on every backend."""
+
+    __tablename__ = "weekly_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    week: Mapped[str] = mapped_column(String(8))
+    week_start: Mapped[date] = mapped_column(Date)
+    scope_code: Mapped[str | None] = mapped_column(String(12))
+    scope_key: Mapped[str] = mapped_column(String(12))
+    scope_name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    generated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the report time it was built for
+    model_version: Mapped[str | None] = mapped_column(String(32))
+    headline: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    sections: Mapped[dict[str, list[dict[str, Any]]]] = mapped_column(JSON)  # table name -> records
+    score_drift: Mapped[float | None] = mapped_column(Float)
+    health_warnings: Mapped[list[str]] = mapped_column(JSON)
+    html: Mapped[str] = mapped_column(Text, deferred=True)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+
+    __table_args__ = (UniqueConstraint("week", "scope_key", name="uq_weekly_reports_week_scope"),)
+
+
+class ConsoleUser(Base):
+    """A person who logs in to the web console (serving.users): the roles and area scopes of the
+    API keys, the password only as its argon2 hash, and the failed-login count behind lock-out."""
+
+    __tablename__ = "console_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    area_code: Mapped[str | None] = mapped_column(String(12))  # None: every area (--all-areas)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)  # consecutive, since the last success
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ConsoleSession(Base):
+    """A logged-in browser: the SHA-256 of its cookie's random token (the token itself is never
+    stored), its absolute expiry and when it was last seen (the idle expiry)."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("console_users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NoticeIssue(Base):
+    """When an item's 预警提示函 was first issued, and by whom: every later print shows that date."""
+
+    __tablename__ = "notice_issues"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    issued_by: Mapped[str] = mapped_column(String(100))

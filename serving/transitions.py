@@ -1,6 +1,7 @@
 """The transitions people make on a supervision item: sign for it (签收), add a note (处置记录),
 escalate it (提级) and close it (办结). Each checks the caller's area and the item's status,
-then records itself in the audit log in the caller's transaction."""
+then records itself in the audit log in the caller's transaction. A 民转刑 close also appends
+an escalation history fact there, so later cases of the same people count it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from features import area_codes
 from features.errors import RecordError
 from features.fields import parse_datetime
-from serving import audit
+from serving import audit, history_facts
 from serving.auth import Principal
 from serving.errors import Conflict
 from serving.queue import (
@@ -112,6 +113,8 @@ def close(
     if outcome == CRIMINAL_OUTCOME:
         item.escalated_at = _criminal_case_time(escalated_at, item, now)
         item.criminal_charge = criminal_charge or None
+        fact = history_facts.escalation_fact(item.case_id, item.escalated_at, now)
+        history_facts.append(session.connection(), [fact])
     item.status = RESOLVED if outcome == RESOLVED_OUTCOME else CLOSED
     item.outcome, item.closed_at = outcome, now
     return _done(session, policy, item, who, now, "close", before, note=note, detail={"outcome": outcome})

@@ -1,4 +1,5 @@
-"""Operations: liveness, readiness (model loaded, database reachable) and Prometheus metrics.
+"""Operations: liveness, readiness (model loaded, database reachable, live history following)
+and Prometheus metrics.
 Probes need no key; /metrics needs one when ``metrics_require_key`` is set. Readiness reports
 states only: no model or database URI, no driver message (a URI may carry a password)."""
 
@@ -28,8 +29,8 @@ async def live() -> LiveOut:
 
 @router.get("/health/ready", response_model=ReadyOut, responses=error_responses(503))
 def ready(rt: RuntimeDep) -> JSONResponse:
-    """Ready to score: a model is loaded and the queue database answers; 503 naming what is not
-    (the reasons themselves are in the server log)."""
+    """Ready to score: a model is loaded, the queue database answers and the model's history
+    follows the history facts; 503 naming what is not (the reasons are in the server log)."""
     problems = []
     loaded = rt.models.current
     if loaded is None:
@@ -41,6 +42,10 @@ def ready(rt: RuntimeDep) -> JSONResponse:
     except Exception as exc:  # any driver error means not ready; its text may name the server
         log.warning("readiness: the database does not answer", extra={"error": exception_summary(exc)})
         problems.append(field_error("database", None, "database: not reachable; see the server log"))
+    history = rt.follower.status(loaded.history if loaded is not None else None)
+    if history.state in ("stalled", "starting") and loaded is not None:
+        # A history that stopped following scores repeat parties as if their last cases never happened.
+        problems.append(field_error("history", None, f"history: {history.state}; see the server log"))
     if problems or loaded is None:
         return error_response(503, "not_ready", "; ".join(p["message"] for p in problems), problems)
     body = ReadyOut.model_validate(
@@ -48,6 +53,11 @@ def ready(rt: RuntimeDep) -> JSONResponse:
             "status": "ok",
             "database": "ok",
             "model": {"name": loaded.name, "version": loaded.version, "loaded_at": local(loaded.loaded_at)},
+            "history": {
+                "state": history.state,
+                "facts_applied": history.facts_applied,
+                "lag_seconds": history.lag_seconds,
+            },
         }
     )
     return JSONResponse(body.model_dump(mode="json"))

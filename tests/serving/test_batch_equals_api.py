@@ -38,7 +38,7 @@ def test_batch_scoring_answers_every_field_as_the_api(trained, bodies, start, sq
             response = client.post("/v1/cases/score", json=body, headers=headers)
             assert response.status_code == 200, response.text
             api.append(response.json())
-            client.app.state.runtime.history.wait_idle()  # type: ignore[attr-defined]
+            client.app.state.runtime.follower.catch_up()  # type: ignore[attr-defined]
     cases, parties = nested_tables(pd.DataFrame(bodies))
     model = trained.model
     assessed = model.assess(cases, parties, history=copy.deepcopy(model.history))

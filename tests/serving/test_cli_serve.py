@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from api_helpers import migration_head
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -115,7 +116,7 @@ def test_db_upgrade_migrates_and_a_second_run_does_nothing(risk, sqlite_url) -> 
         assert "newest schema" in risk.invoke(app, ["db", "upgrade"]).stderr
     engine = make_engine(sqlite_url)
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == migration_head()
     engine.dispose()
 
 

@@ -1,62 +1,25 @@
 """Killing the server while cases are being scored loses no acknowledged write: every case
-that got a 200 has its item after a restart. A real ``risk serve`` process, SIGKILLed."""
+that got a 200 has its item (if it opened one) and its history facts after a restart. A real
+``risk serve`` process, SIGKILLed."""
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
-from api_helpers import red_case
+from api_helpers import case, red_case
+from serve_process import free_port, risk_serve
+from sqlalchemy import select
 
 from serving.auth import create_key
 from serving.db import make_engine, make_sessionmaker, upgrade
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def risk_serve(env: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen]:
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=out,
-        )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, f"risk serve exited with {proc.returncode}: {log.read_text()[-2000:]}"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"risk serve not ready in 90 s: {log.read_text()[-2000:]}"
-            time.sleep(0.2)
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
+from serving.tables import HistoryFact
 
 
 @pytest.mark.slow
@@ -75,21 +38,25 @@ def test_sigkill_during_scoring_loses_no_acknowledged_item(tmp_path: Path, regis
         "RISK_MODEL_RELOAD_SECONDS": "0",
         "RISK_LOG_LEVEL": "WARNING",
     }
-    port, log = _free_port(), tmp_path / "serve.log"
-    acked: list[str] = []
+    port, log = free_port(), tmp_path / "serve.log"
+    acked: list[str] = []  # answered with an item
+    answered: list[str] = []  # answered at all: items, and facts alone (group commit)
     failed: list[str] = []
 
     def client(worker: int, base: str) -> None:
+        make = red_case if worker % 2 else case  # a benign case opens no item: its facts alone
         with httpx.Client(base_url=base, timeout=10, headers={"Authorization": f"Bearer {intake}"}) as c:
             for i in range(500):
                 case_id = f"K{worker}-{i}"
                 try:
-                    r = c.post("/v1/cases/score", json=red_case(case_id))
+                    r = c.post("/v1/cases/score", json=make(case_id))
                 except httpx.TransportError:
                     failed.append(case_id)
                     return
-                if r.status_code == 200 and r.json()["item"] is not None:
-                    acked.append(case_id)
+                if r.status_code == 200:
+                    answered.append(case_id)
+                    if r.json()["item"] is not None:
+                        acked.append(case_id)
 
     with risk_serve(env, port, log) as proc:
         workers = [threading.Thread(target=client, args=(w, f"http://127.0.0.1:{port}")) for w in range(4)]
@@ -102,8 +69,9 @@ def test_sigkill_during_scoring_loses_no_acknowledged_item(tmp_path: Path, regis
         for w in workers:
             w.join(30)
     assert len(acked) >= 40 and failed, "the kill should land while requests are in flight"
+    assert len(answered) > len(acked), "benign cases were answered too"
 
-    with risk_serve(env, _free_port(), log) as proc:
+    with risk_serve(env, free_port(), log) as proc:
         base = f"http://127.0.0.1:{proc.args[-1]}"
         found: set[str] = set()
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {admin}"}) as c:
@@ -116,3 +84,9 @@ def test_sigkill_during_scoring_loses_no_acknowledged_item(tmp_path: Path, regis
                     break
     missing = sorted(set(acked) - found)
     assert not missing, f"{len(missing)} acknowledged cases lost their item: {missing[:10]}"
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        with_facts = set(conn.scalars(select(HistoryFact.case_id)))
+    engine.dispose()
+    missing = sorted(set(answered) - with_facts)
+    assert not missing, f"{len(missing)} answered cases lost their history facts: {missing[:10]}"

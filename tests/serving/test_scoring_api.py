@@ -4,7 +4,6 @@ flags, idempotency by case_id, and the error bodies (401/403/413/422/503)."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -250,21 +249,6 @@ def test_narrative_and_names_are_not_stored(client: TestClient, intake) -> None:
         )
     assert "C15" in dump
     assert RED_FLAG[:8] not in dump and "13812345678" not in dump and "C15-a" not in dump
-
-
-def test_a_scored_case_joins_the_model_history_for_the_next_case_of_its_people(
-    client: TestClient, intake
-) -> None:
-    runtime = client.app.state.runtime  # type: ignore[attr-defined]
-    loaded = runtime.models.current
-    later = case("C17", registered_at="2025-03-05T08:30:00", parties=[party(1, party_id="C16-a")])
-    typed = dict(later, registered_at=datetime(2025, 3, 5, 8, 30))
-    before = loaded.history.features_one(typed, later["parties"])["party_prior_cases_max"]
-    assert post(client, intake, case("C16")).status_code == 200
-    runtime.history.wait_idle()
-    assert loaded.history.features_one(typed, later["parties"])["party_prior_cases_max"] == before + 1
-    # the model's own history stays as trained: a reload starts from it
-    assert loaded.model.history.features_one(typed, later["parties"])["party_prior_cases_max"] == before
 
 
 def test_an_unexpected_failure_is_a_500_in_the_same_shape_logged_without_values(

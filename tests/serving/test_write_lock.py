@@ -43,3 +43,27 @@ def test_try_enter_takes_a_free_lock_and_never_waits_for_a_held_one() -> None:
     lock.__exit__(None, None, None)
     with lock:
         pass  # released properly: a waiting writer gets it
+
+
+def test_a_sqlite_file_lock_is_held_across_processes_until_released(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    lock = write_lock_for(f"sqlite:///{tmp_path / 'q.db'}")
+    probe = (
+        "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR)\n"
+        "try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); print('free')\n"
+        "except OSError: print('held')"
+    )
+
+    def other_process_sees() -> str:
+        path = str(tmp_path / "q.db.write.lock")
+        return subprocess.run(
+            [sys.executable, "-c", probe, path], capture_output=True, text=True
+        ).stdout.strip()
+
+    with lock:
+        assert other_process_sees() == "held"  # another worker's writer waits in the kernel
+    assert other_process_sees() == "free"
+    assert lock.try_enter() and other_process_sees() == "held"
+    lock.__exit__(None, None, None)
