@@ -8,9 +8,12 @@ when the data or the model cannot be used (the message says why).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_MODEL = "models:/dispute-escalation@champion"
 
@@ -26,12 +29,21 @@ def index(
     history: Annotated[
         Path | None, typer.Option("--history", help="dataset folder of earlier records (history only)")
     ] = None,
-    from_date: Annotated[str | None, typer.Option("--from", help="first week: the ISO week of this date")] = None,
+    from_date: Annotated[
+        str | None, typer.Option("--from", help="first week: the ISO week of this date")
+    ] = None,
     to_date: Annotated[str | None, typer.Option("--to", help="last week: the ISO week of this date")] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="processes for the featurizer")] = None,
     tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", envvar="MLFLOW_TRACKING_URI")] = None,
+    store: Annotated[
+        bool, typer.Option("--store", help="also upsert the rows into the queue database (for the API)")
+    ] = False,
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", envvar="DATABASE_URL", help="the queue database (--store)")
+    ] = None,
 ) -> None:
-    """Write the weekly risk index of every area (网格/村/镇/县/市) to a CSV or Parquet file."""
+    """Write the weekly risk index of every area (网格/村/镇/县/市) to a CSV or Parquet file; with
+    --store, upsert it into the queue database too (GET /v1/areas/...)."""
     from cli.logs import setup_logging
     from features.errors import DisputeRiskError
 
@@ -39,6 +51,7 @@ def index(
     try:
         frame, seconds = _compute(data, model, history, from_date, to_date, workers, tracking_uri)
         _write(frame, out)
+        stored = _store(frame, model, database_url) if store else None
     except DisputeRiskError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -52,6 +65,8 @@ def index(
         shown = ", ".join(f"{r.name} {r.index:.0f}({r.band})" for r in top.itertuples())
         typer.echo(f"  top {level}s in {frame['week'].max()}: {shown}")
     typer.echo(f"written: {out}")
+    if stored is not None:
+        typer.echo(f"stored: {len(frame):,} rows in the queue database in {stored:.1f} s")
 
 
 def _compute(
@@ -62,7 +77,7 @@ def _compute(
     to_date: str | None,
     workers: int | None,
     tracking_uri: str | None,
-) -> tuple[object, tuple[float, float]]:
+) -> tuple[pd.DataFrame, tuple[float, float]]:
     import time
 
     from features.areas import AreaTree
@@ -84,10 +99,29 @@ def _compute(
     return frame, (scoring, time.perf_counter() - t)
 
 
-def _write(frame: object, out: Path) -> None:
+def _write(frame: pd.DataFrame, out: Path) -> None:
     from training.score import write_table
 
-    write_table(frame, out)  # type: ignore[arg-type]
+    write_table(frame, out)
+
+
+def _store(frame: pd.DataFrame, model_uri: str, database_url: str | None) -> float:
+    """Upsert the rows into the queue database (migrated first); the seconds it took."""
+    import time
+
+    from serving.db import make_engine, upgrade
+    from serving.index_archive import store_index
+    from serving.settings import Settings
+    from training import registry
+
+    engine = make_engine(database_url or Settings().database_url)
+    try:
+        upgrade(engine)
+        t = time.perf_counter()
+        store_index(engine, frame, registry.registered_version(model_uri))
+        return time.perf_counter() - t
+    finally:
+        engine.dispose()
 
 
 def _day(value: str | None, option: str) -> object:

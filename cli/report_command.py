@@ -5,9 +5,15 @@ with ``--pdf``, a PDF. Exit code 0, or 2 when an input cannot be used (the messa
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sqlalchemy import Engine
+
+    from cli.weekly_report_job import WrittenReport
 
 DEFAULT_MODEL = "models:/dispute-escalation@champion"
 
@@ -18,7 +24,9 @@ def register(app: typer.Typer) -> None:
 
 def report(
     data: Annotated[Path, typer.Option("--data", help="dataset folder that follows the data contract")],
-    week: Annotated[str, typer.Option("--week", help="ISO week, e.g. 2026-W47, or 'latest' (the export's last)")],
+    week: Annotated[
+        str, typer.Option("--week", help="ISO week, e.g. 2026-W47, or 'latest' (the export's last)")
+    ],
     out: Annotated[Path, typer.Option("--out", help="folder for the HTML, Markdown, CSV (and PDF)")],
     area: Annotated[
         str | None, typer.Option("--area", help="only this area's subtree (12-digit code)")
@@ -32,21 +40,37 @@ def report(
         str | None,
         typer.Option("--database-url", envvar="DATABASE_URL", help="the 督办 queue (overdue items)"),
     ] = None,
+    per_county: Annotated[
+        bool, typer.Option("--per-county", help="the every-area report and one per county of the areas")
+    ] = False,
+    store: Annotated[
+        bool, typer.Option("--store", help="also store the reports in the queue database (the API's archive)")
+    ] = False,
 ) -> None:
     """Write the weekly report of WEEK (headline, area ranking, hotspots, warnings, overdue items,
-    model health) into OUT."""
+    model health) into OUT; with --store, keep it (and its PDF) for GET /v1/reports too."""
     from cli.logs import setup_logging
     from features.errors import DisputeRiskError
 
     setup_logging()
     try:
-        week, written = _run(data, week, out, area, pdf, model, tracking_uri, database_url)
+        if per_county and area is not None:
+            raise DisputeRiskError(
+                "--per-county writes the every-area report and one per county; leave out --area"
+            )
+        week, written = _run(
+            data, week, out, area, pdf, model, tracking_uri, database_url, per_county=per_county, store=store
+        )
     except DisputeRiskError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    typer.echo(f"weekly report {week}{f' for {area}' if area else ''}:")
-    for path in written:
-        typer.echo(f"  {path}")
+    for one in written:
+        scope = one.report.scope_code
+        typer.echo(f"weekly report {week}{f' for {scope}' if scope else ''}:")
+        for path in one.files:
+            typer.echo(f"  {path}")
+    if store:
+        typer.echo(f"stored {len(written)} report(s) in the queue database")
 
 
 def _run(
@@ -58,7 +82,10 @@ def _run(
     model_uri: str,
     tracking_uri: str | None,
     database_url: str | None,
-) -> tuple[str, list[Path]]:
+    *,
+    per_county: bool,
+    store: bool,
+) -> tuple[str, list[WrittenReport]]:
     from datetime import UTC, datetime
 
     import pandas as pd
@@ -81,19 +108,41 @@ def _run(
     registry.configure(tracking_uri)
     escalation_model = registry.load_escalation_model(model_uri)
     now = datetime.now(UTC)
-    items = queue_items(_engine(database_url or Settings().database_url), opened_before=now)
+    engine = _engine(database_url or Settings().database_url)
+    items = queue_items(engine, opened_before=now)
     end = (start + pd.Timedelta(days=7)).tz_localize(DEFAULT_TIMEZONE)
     weeks = pd.date_range(start - pd.Timedelta(weeks=job.ReportOptions().trend_weeks), start, freq="7D")
-    built = job.build(
+    version = registry.registered_version(model_uri)
+    inputs = job.prepare(
         job.ReportJob(week, area),
         dataset,
         escalation_model,
-        model_version=registry.registered_version(model_uri),
+        model_version=version,
         overdue_items=overdue_at(items, min(now, end.to_pydatetime())),
         overdue_weekly=overdue_by_week(items, weeks, DEFAULT_TIMEZONE),
         now=now,
     )
-    return week, job.write(built, out, pdf=pdf)
+    areas = [None, *_counties(dataset.areas)] if per_county else [area]
+    written = [job.write(job.assemble(inputs, a), out, pdf=pdf) for a in areas]
+    if store:
+        _store(engine, written, version)
+    return week, written
+
+
+def _counties(areas: pd.DataFrame) -> list[str]:
+    return sorted(areas.loc[areas["level"] == "county", "area_code"])
+
+
+def _store(engine: Engine, written: list[WrittenReport], model_version: str | None) -> None:
+    """Keep the reports in the queue database (migrated first), each replacing its week's and scope's."""
+    from serving.db import make_sessionmaker, upgrade
+    from serving.report_archive import store_report
+
+    upgrade(engine)
+    with make_sessionmaker(engine)() as session:
+        for one in written:
+            pdf = one.pdf.read_bytes() if one.pdf is not None else None
+            store_report(session, one.report, one.html.read_text(encoding="utf-8"), pdf, model_version)
 
 
 def _engine(url: str):  # noqa: ANN202

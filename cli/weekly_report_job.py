@@ -40,7 +40,22 @@ class ReportJob:
     config: IndexConfig = IndexConfig()
 
 
-def build(
+@dataclass(frozen=True, eq=False)  # eq would compare DataFrames
+class ReportInputs:
+    """What every report of one week is assembled from, whatever its area: scoring, the index and
+    the model's health are computed once for all of them."""
+
+    job: ReportJob
+    index: pd.DataFrame
+    cases: pd.DataFrame
+    overdue_items: pd.DataFrame
+    model_health: pd.DataFrame
+    score_drift: float
+    health_warnings: list[str]
+    generated_at: datetime
+
+
+def prepare(
     job: ReportJob,
     dataset: Dataset,
     model: EscalationModel,
@@ -49,8 +64,8 @@ def build(
     overdue_items: pd.DataFrame,
     overdue_weekly: pd.DataFrame | None,
     now: datetime,
-) -> WeeklyReport:
-    """The report of ``job.week``: index, warnings with reasons, overdue items, model health."""
+) -> ReportInputs:
+    """Score the cases, compute the index and the model's health for ``job.week`` (every area)."""
     start = week_start(job.week)
     end = start + pd.Timedelta(days=7)
     if dataset.export_date is None or dataset.export_date < start:
@@ -68,17 +83,31 @@ def build(
         config=job.config,
     )
     health, drift, warnings = _health(model, dataset, scored, start, end)
-    return build_weekly_report(
-        job.week,
+    return ReportInputs(
+        job=job,
         index=index,
         cases=_report_cases(model, dataset, scored, start, end),
         overdue_items=overdue_items,
         model_health=health,
         score_drift=drift,
         health_warnings=warnings,
-        area=job.area,
-        options=job.options,
         generated_at=min(now, end.tz_localize(SHANGHAI).to_pydatetime()),
+    )
+
+
+def assemble(inputs: ReportInputs, area: str | None) -> WeeklyReport:
+    """The report of the prepared week for ``area``'s subtree (None: every area)."""
+    return build_weekly_report(
+        inputs.job.week,
+        index=inputs.index,
+        cases=inputs.cases,
+        overdue_items=inputs.overdue_items,
+        model_health=inputs.model_health,
+        score_drift=inputs.score_drift,
+        health_warnings=inputs.health_warnings,
+        area=area,
+        options=inputs.job.options,
+        generated_at=inputs.generated_at,
     )
 
 
@@ -135,13 +164,23 @@ def _health(
     return health, drift, warnings
 
 
-def write(report: WeeklyReport, out_dir: Path, *, pdf: bool) -> list[Path]:
+@dataclass(frozen=True, eq=False)
+class WrittenReport:
+    report: WeeklyReport
+    html: Path
+    pdf: Path | None
+    files: list[Path]  # every file written: page, Markdown, CSV tables (and the PDF)
+
+
+def write(report: WeeklyReport, out_dir: Path, *, pdf: bool) -> WrittenReport:
     from risk.report_render import write_report
 
     files = write_report(report, out_dir)
     written = [files.html, files.markdown, *files.csv.values()]
+    printed = None
     if pdf:
         from serving.report_pdf import html_to_pdf
 
-        written.append(html_to_pdf(files.html, files.html.with_suffix(".pdf")))
-    return written
+        printed = html_to_pdf(files.html, files.html.with_suffix(".pdf"))
+        written.append(printed)
+    return WrittenReport(report, files.html, printed, written)

@@ -57,6 +57,25 @@ def admin_key(url: str) -> str:
     return key
 
 
+def store_archive_examples(url: str) -> None:
+    """A stored area index and weekly report, so the area index and report operations answer
+    with rows, not only 404s."""
+    from index_factory import index_frame
+    from weekly_report_factory import WEEK, weekly_inputs
+
+    from risk.weekly_report import build_weekly_report
+    from serving.index_archive import store_index
+    from serving.report_archive import store_report
+
+    engine = make_engine(url)
+    store_index(engine, index_frame(), "1")
+    with make_sessionmaker(engine)() as session:
+        store_report(
+            session, build_weekly_report(WEEK, **weekly_inputs()), "<p>周研判</p>", b"%PDF-1.7\n", "1"
+        )
+    engine.dispose()
+
+
 @pytest.fixture
 def api_schema(make_settings, clock, db_url: str) -> Iterator[Any]:
     """The app on SQLite and on PostgreSQL, started by schemathesis' own ASGI client (its lifespan runs once), with
@@ -64,6 +83,7 @@ def api_schema(make_settings, clock, db_url: str) -> Iterator[Any]:
     from serving.app import create_app
 
     key = admin_key(db_url)
+    store_archive_examples(db_url)
     app = create_app(make_settings(db_url), clock=clock)
     config = CONFIG | {"auth": {"openapi": {"HTTPBearer": {"bearer": key}}}}
     schema = schemathesis.openapi.from_asgi(
