@@ -30,17 +30,21 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed ## create .venv and install the project with its dev tools
 
-demo: install browser-deps ## demo data -> validate -> train -> score -> area index -> weekly report -> serve the API
+demo: install browser-deps ## demo data -> validate -> train -> score -> area index -> weekly report -> serve the API and the console
 	$(RISK) demo-data --out $(DEMO_DIR) --cases $(DEMO_CASES) --seed $(DEMO_SEED)
 	$(RISK) validate $(DEMO_DIR)
 	$(RISK) train --data $(DEMO_DIR) --holdout-days $(HOLDOUT_DAYS)
 	$(RISK) score --data $(DEMO_DIR) --recent-days $(HOLDOUT_DAYS) --out $(DEMO_DIR)/scores.csv
 	$(RISK) index --data $(DEMO_DIR) --out $(DEMO_DIR)/area_index.parquet
 	$(RISK) report --data $(DEMO_DIR) --week latest --out $(DEMO_DIR)/reports $$(command -v chromium >/dev/null && echo --pdf)
+	$(RISK) areas load $(DEMO_DIR)/areas.csv
+	$(RISK) user demo --url http://$(HOST):$(PORT)
 	$(RISK) serve --host $(HOST) --port $(PORT) --demo
 
-test: install browser-deps ## lint, layer contracts and the whole test suite (PostgreSQL at 127.0.0.1:5432)
+test: install browser-deps ## lint, format check, mypy, layer contracts and the whole suite (PostgreSQL at 127.0.0.1:5432)
 	$(BIN)/ruff check features risk training serving cli tests bench
+	$(BIN)/ruff format --check features risk training serving cli tests bench
+	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 

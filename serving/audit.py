@@ -19,7 +19,14 @@ from serving.tables import AuditEntry, Item
 READ = "read"
 TRANSITIONS = ("open", "rescore", "raise", "lower", "sign", "note", "escalate", "close")
 KEY_ACTIONS = ("key_create", "key_revoke")
-ACTIONS = (READ, *TRANSITIONS, *KEY_ACTIONS)
+# The web console's own (serving/console, serving/users): logins, the 回访 on a closed item, the
+# first issue of a 预警提示函, a dry-run 个案评估, a look at a page that shows no item, user changes.
+FOLLOW_UP = "followup"
+CONSOLE_ACTIONS = (
+    "login", "login_failed", "logout", FOLLOW_UP, "notice", "assess", "view",
+    "user_create", "user_disable", "user_password",
+)  # fmt: skip
+ACTIONS = (READ, *TRANSITIONS, *KEY_ACTIONS, *CONSOLE_ACTIONS)
 
 
 def record(
@@ -68,14 +75,41 @@ def make_entry(
         to_area=item.area_code if action != READ else None,
         note=note,
         detail=detail,
+        user_id=who.user_id,
     )
 
 
+def record_event(
+    session: Session,
+    who: Principal,
+    action: str,
+    now: datetime,
+    *,
+    area: str | None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """One row for an action on no item (a login, a page of the index): ``area`` is the area it
+    concerns, which decides who sees the row in a scoped audit view (as for keys)."""
+    entry = AuditEntry(
+        at=now,
+        key_id=who.key_id,
+        user_id=who.user_id,
+        actor=who.name,
+        role=who.role,
+        request_id=request_id_var.get(),
+        action=action,
+        to_area=area,
+        detail=detail,
+    )
+    session.add(entry)
+    return entry
+
+
 def history(session: Session, item_id: int) -> list[AuditEntry]:
-    """The item's transitions, oldest first."""
+    """The item's transitions and 回访 notes, oldest first."""
     stmt = (
         select(AuditEntry)
-        .where(AuditEntry.item_id == item_id, AuditEntry.action.in_(TRANSITIONS))
+        .where(AuditEntry.item_id == item_id, AuditEntry.action.in_((*TRANSITIONS, FOLLOW_UP)))
         .order_by(AuditEntry.at, AuditEntry.id)
     )
     return list(session.scalars(stmt))

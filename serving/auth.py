@@ -36,12 +36,14 @@ KEY_BY_HASH = select(
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the key's id and name, its role and the area it is limited to (None: all)."""
+    """Who is calling: the key's id and name, its role and the area it is limited to (None: all).
+    A console user (serving.users) has no key: ``key_id`` None, its ``user_id`` and username."""
 
-    key_id: int
+    key_id: int | None
     name: str
     role: str
     area_code: str | None
+    user_id: int | None = None
 
     def require(self, roles: Collection[str]) -> Principal:
         if self.role not in roles:

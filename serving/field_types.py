@@ -155,6 +155,16 @@ AuditAction = Literal[
     "close",
     "key_create",
     "key_revoke",
+    "login",
+    "login_failed",
+    "logout",
+    "followup",
+    "notice",
+    "assess",
+    "view",
+    "user_create",
+    "user_disable",
+    "user_password",
 ]
 LevelOut = Annotated[str, WithJsonSchema({"type": "string", "enum": list(get_args(LevelName))})]
 WarningLevelOut = Annotated[str, WithJsonSchema({"type": "string", "enum": list(get_args(WarningLevelName))})]

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from serving import audit, queries, queue, transitions
+from serving import audit, notices, queries, queue, transitions
 from serving.auth import Principal
 from serving.deps import Reader, Runtime, RuntimeDep, SessionDep, Supervisor
 from serving.errors import Conflict
@@ -95,8 +95,17 @@ def get_notice(item_id: ItemId, user: Reader, session: SessionDep, rt: RuntimeDe
             f"a 预警提示函 is issued for {'/'.join(NOTICE_LEVELS)} items only; item {item.id} is {item.level}"
         )
     loaded = rt.models.current
+    session.commit()  # the read transaction ends before the write (see _audit_reads)
+    with rt.writing():
+        issued = notices.first_issue(session, item, user, now)  # the date the letter bears
     page = render_notice(
-        item, audit.history(session, item.id), now, loaded.model.horizon_days if loaded else None
+        item,
+        audit.history(session, item.id),
+        now,
+        loaded.model.horizon_days if loaded else None,
+        areas=rt.policy.areas,
+        issued_at=issued.issued_at,
+        issued_by=issued.issued_by,
     )
     _audit_reads(session, rt, user, [item], now, detail={"document": "预警提示函"})
     return HTMLResponse(page)
