@@ -43,7 +43,9 @@ def model_for(data: Path, work: Path, as_of: pd.Timestamp):  # noqa: ANN201
 
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     with tempfile.TemporaryDirectory() as tmp:
-        model = run_training(data, tracking_uri=f"sqlite:///{tmp}/mlflow.db", as_of=as_of, models_dir=Path(tmp)).model
+        model = run_training(
+            data, tracking_uri=f"sqlite:///{tmp}/mlflow.db", as_of=as_of, models_dir=Path(tmp)
+        ).model
     cached.write_bytes(pickle.dumps(model))
     return model
 
@@ -91,10 +93,18 @@ def main() -> None:
 
     print(f"demo export: {len(dataset.cases):,} cases, loaded and validated in {load_seconds:.1f} s")
     print(f"{'path':<44}{'cases/s':>12}")
-    print(f"{'per row (score_case, one case at a time)':<44}{baseline:>12,.0f}   (sample of {args.baseline:,})")
-    print(f"{'batch (score_for_index, no reasons)':<44}{len(scored) / score_seconds:>12,.0f}   ({score_seconds:.1f} s)")
-    print(f"area index: {len(index):,} rows, {index['area_code'].nunique():,} areas x {weeks} weeks in {index_seconds:.1f} s")
-    print(f"index + scoring: {score_seconds + index_seconds:.1f} s (plus {load_seconds:.1f} s to load the export)")
+    print(
+        f"{'per row (score_case, one case at a time)':<44}{baseline:>12,.0f}   (sample of {args.baseline:,})"
+    )
+    print(
+        f"{'batch (score_for_index, no reasons)':<44}{len(scored) / score_seconds:>12,.0f}   ({score_seconds:.1f} s)"
+    )
+    print(
+        f"area index: {len(index):,} rows, {index['area_code'].nunique():,} areas x {weeks} weeks in {index_seconds:.1f} s"
+    )
+    print(
+        f"index + scoring: {score_seconds + index_seconds:.1f} s (plus {load_seconds:.1f} s to load the export)"
+    )
     print(f"goal batch >= 20,000 cases/s: {'met' if len(scored) / score_seconds >= 20_000 else 'not met'}")
 
 

@@ -52,7 +52,9 @@ def check_labels(y: object, n: int, name: str = "y") -> np.ndarray:
     y_arr = np.asarray(y)
     if y_arr.shape != (n,) or not np.isin(y_arr, (0, 1)).all():
         shown = np.unique(y_arr)[:5].tolist() if y_arr.size else []
-        raise DisputeRiskError(f"{name} must be {n} values of 0/1, got shape {y_arr.shape} with values {shown}")
+        raise DisputeRiskError(
+            f"{name} must be {n} values of 0/1, got shape {y_arr.shape} with values {shown}"
+        )
     return y_arr.astype(float)
 
 

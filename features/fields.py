@@ -207,6 +207,7 @@ class DateTime:
 
 Field = Text | Code | Number | Integer | Boolean | DateTime
 
+
 def parse_column(rule: Field, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """``rule.parse`` over a column of raw values -> (typed values, broken mask) as arrays; the
     values of broken rows are undefined. Date-times come back as datetime64[ns], all else object."""
@@ -257,8 +258,6 @@ def _datetimes(rule: DateTime, texts: list[str]) -> tuple[np.ndarray, np.ndarray
             values[i] = np.datetime64(rule.parse(texts[i]), "ns")
     broken = np.isnat(values) & (~empty | rule.required)
     return values, broken
-
-
 
 
 def parse_value(rule: Field, value: object, field: str) -> object:

@@ -78,8 +78,6 @@ AREA_FIELDS: dict[str, Field] = {
 }
 
 
-
-
 # ---- the one normalisation --------------------------------------------------------------------
 VOCABULARIES: dict[str, tuple[str, ...]] = {"category": CATEGORIES, "source": SOURCES}
 
@@ -140,6 +138,7 @@ def table_warnings(cases: pd.DataFrame) -> list[str]:
             counts = Counter(raw[raw.ne(cases[name]) & raw.notna()])
             out += [unseen_warning(name, value, n) for value, n in sorted(counts.items())]
     return out
+
 
 def _check(record: Mapping[str, object], fields: Mapping[str, Field]) -> tuple[dict, list[RecordError]]:
     values: dict[str, object] = {}
@@ -296,10 +295,14 @@ def nested_tables(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     cases_in = frame.drop(columns=["parties"], errors="ignore").reset_index(drop=True)
     cases, errors = validate_frame("cases", cases_in)
     rows: list[dict[str, object]] = []
-    for case_id, nested in zip(cases_in.get("case_id", []), frame.get("parties", [None] * len(frame)), strict=True):
+    for case_id, nested in zip(
+        cases_in.get("case_id", []), frame.get("parties", [None] * len(frame)), strict=True
+    ):
         items = json.loads(nested) if isinstance(nested, str) else list(nested if nested is not None else [])
         rows.extend({**dict(p), "case_id": case_id} for p in items)
-    parties_in = pd.DataFrame(rows, columns=list(PARTY_FIELDS)) if rows else pd.DataFrame(columns=list(PARTY_FIELDS))
+    parties_in = (
+        pd.DataFrame(rows, columns=list(PARTY_FIELDS)) if rows else pd.DataFrame(columns=list(PARTY_FIELDS))
+    )
     parties, party_errors = validate_frame("parties", parties_in)
     if errors or party_errors:
         raise (errors or party_errors)[0][1]

@@ -60,7 +60,9 @@ def check_thresholds(thresholds: Mapping[str, float]) -> dict[str, float]:
         if not 0.0 < value < 1.0:
             raise DisputeRiskError(f"threshold for {lvl} must be in (0, 1), got {value}")
     if any(a < b for a, b in zip(values, values[1:], strict=False)):
-        raise DisputeRiskError(f"thresholds must not rise from 红 to 蓝, got {dict(zip(WARNING_LEVELS, values, strict=True))}")
+        raise DisputeRiskError(
+            f"thresholds must not rise from 红 to 蓝, got {dict(zip(WARNING_LEVELS, values, strict=True))}"
+        )
     return dict(zip(WARNING_LEVELS, values, strict=True))
 
 

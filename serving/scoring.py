@@ -87,7 +87,9 @@ class Scored:
 
 
 def score(loaded: LoadedModel, checked: CheckedCase, n_reasons: int) -> Scored:
-    scored = loaded.model.score_case(checked.case, checked.parties, history=loaded.history, n_reasons=n_reasons)
+    scored = loaded.model.score_case(
+        checked.case, checked.parties, history=loaded.history, n_reasons=n_reasons
+    )
     flags = evaluate_flags(checked.case, checked.parties, scored.cues)
     case = checked.case
     assessment = Assessment(

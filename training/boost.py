@@ -33,7 +33,6 @@ def default_params(seed: int = 0, *, quick: bool = False) -> dict[str, Any]:
     }
 
 
-
 def fit_booster(
     X_train: Any,
     y_train: np.ndarray,

@@ -26,7 +26,14 @@ from risk.calibration import EPS, METHODS, ProbabilityCalibrator, check_scores
 from risk.levels import NONE, WARNING_LEVELS, check_thresholds
 
 logger = logging.getLogger(__name__)
-__all__ = ["EPS", "METHODS", "DEFAULT_POLICY", "ProbabilityCalibrator", "choose_thresholds", "threshold_report"]
+__all__ = [
+    "EPS",
+    "METHODS",
+    "DEFAULT_POLICY",
+    "ProbabilityCalibrator",
+    "choose_thresholds",
+    "threshold_report",
+]
 
 DEFAULT_POLICY: Mapping[str, float] = MappingProxyType({"红": 0.005, "橙": 0.02, "黄": 0.05, "蓝": 0.10})
 

@@ -13,7 +13,9 @@ import pandas as pd
 from features.errors import DisputeRiskError
 
 
-def as_of_view(cases: pd.DataFrame, parties: pd.DataFrame, as_of: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+def as_of_view(
+    cases: pd.DataFrame, parties: pd.DataFrame, as_of: pd.Timestamp
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """What was known at ``as_of``: later registrations dropped, later escalations unknown."""
     kept = cases.loc[cases["registered_at"] <= as_of].copy()
     if "escalated" in kept:
@@ -22,7 +24,9 @@ def as_of_view(cases: pd.DataFrame, parties: pd.DataFrame, as_of: pd.Timestamp) 
         kept.loc[late, "escalated_at"] = pd.NaT
         if "criminal_charge" in kept:
             kept.loc[late, "criminal_charge"] = None
-    return kept.reset_index(drop=True), parties.loc[parties["case_id"].isin(kept["case_id"])].reset_index(drop=True)
+    return kept.reset_index(drop=True), parties.loc[parties["case_id"].isin(kept["case_id"])].reset_index(
+        drop=True
+    )
 
 
 def horizon_labels(cases: pd.DataFrame, horizon_days: int, as_of: pd.Timestamp) -> pd.Series:
@@ -30,7 +34,9 @@ def horizon_labels(cases: pd.DataFrame, horizon_days: int, as_of: pd.Timestamp) 
     if horizon_days < 1:
         raise DisputeRiskError(f"horizon_days must be >= 1, got {horizon_days}")
     if "escalated" not in cases:
-        raise DisputeRiskError("cases have no 'escalated' column: training needs a historical export with outcomes")
+        raise DisputeRiskError(
+            "cases have no 'escalated' column: training needs a historical export with outcomes"
+        )
     horizon = pd.Timedelta(days=horizon_days)
     escalated = cases["escalated"].astype(bool)
     within = escalated & ((cases["escalated_at"] - cases["registered_at"]) <= horizon)

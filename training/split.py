@@ -32,7 +32,11 @@ class TemporalSplit:
         names = list(WINDOWS)
         for i, name in enumerate(names):
             stop = self.starts[names[i + 1]] if i + 1 < len(names) else self.end
-            out[name] = {"from": str(self.starts[name].date()), "to": str(stop.date()), "n": int(self.mask(name).sum())}
+            out[name] = {
+                "from": str(self.starts[name].date()),
+                "to": str(stop.date()),
+                "n": int(self.mask(name).sum()),
+            }
         return out
 
 
@@ -46,7 +50,9 @@ def temporal_split(
         raise DisputeRiskError(f"fractions must be four positive shares summing to 1, got {fractions}")
     times = registered_at[labelled.to_numpy()]
     if len(times) < 100:
-        raise DisputeRiskError(f"need at least 100 labelled (mature) cases to split in time, got {len(times)}")
+        raise DisputeRiskError(
+            f"need at least 100 labelled (mature) cases to split in time, got {len(times)}"
+        )
     cuts = np.cumsum(fractions)[:-1]
     bounds = [times.quantile(q) for q in cuts]
     starts = dict(zip(WINDOWS, [times.min(), *bounds], strict=True))

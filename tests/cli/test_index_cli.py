@@ -15,7 +15,12 @@ REQUIRED = ("area_code", "level", "week", "week_start", "index", "lower", "upper
 
 
 def _run(trained, *args: str):
-    model = ["--model", f"models:/dispute-escalation/{trained.version}", "--tracking-uri", trained.tracking_uri]
+    model = [
+        "--model",
+        f"models:/dispute-escalation/{trained.version}",
+        "--tracking-uri",
+        trained.tracking_uri,
+    ]
     return CliRunner().invoke(app, ["index", "--data", str(trained.data), *model, *args])
 
 

@@ -36,7 +36,9 @@ def test_report_writes_an_offline_page_markdown_and_tables(trained, tmp_path: Pa
 
 def test_report_refuses_a_bad_week_or_area_naming_the_option(trained, tmp_path: Path) -> None:
     bad_week = _run(trained, tmp_path, "--week", "2025-24", "--out", str(tmp_path / "out"))
-    assert bad_week.exit_code == 2 and "week must be an ISO week like 2026-W47, got '2025-24'" in bad_week.output
+    assert (
+        bad_week.exit_code == 2 and "week must be an ISO week like 2026-W47, got '2025-24'" in bad_week.output
+    )
     bad_area = _run(trained, tmp_path, "--week", "2025-W24", "--area", "3206", "--out", str(tmp_path / "out"))
     assert bad_area.exit_code == 2 and "--area" in bad_area.output
     future = _run(trained, tmp_path, "--week", "2026-W10", "--out", str(tmp_path / "out"))

@@ -117,4 +117,6 @@ def test_int_keys_follow_the_same_town_rule_as_codes() -> None:
 @pytest.mark.shared_data
 def test_every_real_code_is_valid_and_its_level_matches_the_file(shared_data) -> None:
     frame = pd.read_csv(shared_data / "area_codes.csv", dtype=str)
-    assert all(area_codes.level_of(code) == level for code, level in zip(frame["code"], frame["level"], strict=True))
+    assert all(
+        area_codes.level_of(code) == level for code, level in zip(frame["code"], frame["level"], strict=True)
+    )

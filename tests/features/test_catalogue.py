@@ -38,7 +38,13 @@ def test_the_fitted_featurizer_names_its_columns_in_catalogue_order(trained) -> 
 
 
 def test_every_family_reads_a_sentence_and_monotone_features_are_the_rising_signals() -> None:
-    case = {"category": "邻里纠纷", "source": "群众来访", "amount_yuan": np.nan, "n_parties": 2, "n_people": 3}
+    case = {
+        "category": "邻里纠纷",
+        "source": "群众来访",
+        "amount_yuan": np.nan,
+        "n_parties": 2,
+        "n_people": 3,
+    }
     history = {"party_prior_escalations_sum": 2.0, "key_group_persons": 0.0}
     for code in CATALOGUE.families:
         assert CATALOGUE.describe(code, case, history, ("刀",))

@@ -340,5 +340,7 @@ def test_contract_errors_survive_a_trip_to_another_process() -> None:
         "3206",
         "area_code: must be a 12-digit 统计用区划代码, got '3206'",
     )
-    contract = pickle.loads(pickle.dumps(ContractError("cases.csv: missing column", file="cases.csv", column="x")))
+    contract = pickle.loads(
+        pickle.dumps(ContractError("cases.csv: missing column", file="cases.csv", column="x"))
+    )
     assert (str(contract), contract.file, contract.column) == ("cases.csv: missing column", "cases.csv", "x")

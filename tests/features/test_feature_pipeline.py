@@ -54,20 +54,31 @@ def test_transform_one_equals_the_batch_row(frame_and_labels, fitted: CaseFeatur
 def test_pipeline_survives_a_pickle_round_trip_unchanged(frame_and_labels, fitted: CaseFeaturizer) -> None:
     frame, _, _ = frame_and_labels
     restored = pickle.loads(pickle.dumps(fitted))
-    np.testing.assert_array_equal(restored.transform(frame.iloc[3000:3200]), fitted.transform(frame.iloc[3000:3200]))
+    np.testing.assert_array_equal(
+        restored.transform(frame.iloc[3000:3200]), fitted.transform(frame.iloc[3000:3200])
+    )
 
 
-def test_punctuation_width_and_spacing_do_not_change_features(frame_and_labels, fitted: CaseFeaturizer) -> None:
+def test_punctuation_width_and_spacing_do_not_change_features(
+    frame_and_labels, fitted: CaseFeaturizer
+) -> None:
     frame, _, _ = frame_and_labels
     rows = frame.iloc[3000:3100].copy()
     variant = rows.copy()
-    variant["narrative"] = (rows["narrative"].str.replace("，", ",").str.replace("。", ".").str.replace("：", ":")
-                            .map(lambda s: " ".join(s[i:i + 7] for i in range(0, len(s), 7))))
+    variant["narrative"] = (
+        rows["narrative"]
+        .str.replace("，", ",")
+        .str.replace("。", ".")
+        .str.replace("：", ":")
+        .map(lambda s: " ".join(s[i : i + 7] for i in range(0, len(s), 7)))
+    )
     np.testing.assert_array_equal(fitted.transform(rows)[:, :-1], fitted.transform(variant)[:, :-1])
     np.testing.assert_allclose(fitted.transform(rows)[:, -1], fitted.transform(variant)[:, -1], rtol=1e-6)
 
 
-def test_features_of_a_case_ignore_every_later_record(frame_and_labels, fitted: CaseFeaturizer, demo_dir: Path) -> None:
+def test_features_of_a_case_ignore_every_later_record(
+    frame_and_labels, fitted: CaseFeaturizer, demo_dir: Path
+) -> None:
     ds = load_dataset(demo_dir, write_rejects=False)
     cases = ds.cases.sort_values(["registered_at", "case_id"], kind="stable").reset_index(drop=True)
     rng = np.random.default_rng(3)

@@ -134,7 +134,10 @@ def metrics_of(result: Any) -> dict[str, Any]:
     return {
         "thresholds": dict(result.model.thresholds),
         "windows": {name: dict(window) for name, window in result.prepared.windows.items()},
-        "test": {str(key): {k: float(m.value) for k, m in ms.items()} for key, ms in result.judgement.metrics.items()},
+        "test": {
+            str(key): {k: float(m.value) for k, m in ms.items()}
+            for key, ms in result.judgement.metrics.items()
+        },
     }
 
 

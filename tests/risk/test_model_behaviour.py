@@ -36,7 +36,9 @@ def test_adding_a_threat_or_weapon_never_lowers_the_risk(trained, recent, phrase
     for case in cases.to_dict("records"):
         people = _parties_of(parties, case["case_id"])
         before = model.score_case(case, people).risk
-        after = model.score_case({**case, "narrative": case["narrative"] + "对方" + phrase + "。"}, people).risk
+        after = model.score_case(
+            {**case, "narrative": case["narrative"] + "对方" + phrase + "。"}, people
+        ).risk
         assert after >= before - 1e-12, (case["case_id"], before, after)
         raised += after > before
     assert raised > len(cases) / 2  # and it does raise it for most cases
@@ -49,7 +51,7 @@ def test_punctuation_width_and_spacing_do_not_change_the_risk(trained, recent) -
         people = _parties_of(parties, case["case_id"])
         text = case["narrative"]
         variant = text.replace("，", ",").replace("。", ".").replace("：", ":").replace("；", ";")
-        variant = " ".join(variant[i:i + 5] for i in range(0, len(variant), 5))
+        variant = " ".join(variant[i : i + 5] for i in range(0, len(variant), 5))
         base = model.score_case(case, people)
         other = model.score_case({**case, "narrative": variant}, people)
         assert other.risk == pytest.approx(base.risk, rel=1e-6)
@@ -70,8 +72,12 @@ def test_single_case_path_matches_the_batch_path(trained, recent) -> None:
     # The API scores cases one by one and remembers each; the batch sees the same history.
     for case in cases.to_dict("records"):
         people = _parties_of(parties, case["case_id"])
-        assert model.score_case(case, people, history=history).risk == pytest.approx(batch[case["case_id"]], rel=1e-5)
-        history.update(pd.DataFrame([case]), pd.DataFrame([{**p, "case_id": case["case_id"]} for p in people]))
+        assert model.score_case(case, people, history=history).risk == pytest.approx(
+            batch[case["case_id"]], rel=1e-5
+        )
+        history.update(
+            pd.DataFrame([case]), pd.DataFrame([{**p, "case_id": case["case_id"]} for p in people])
+        )
 
 
 def test_scores_come_with_levels_and_plain_chinese_reasons(trained, recent) -> None:
@@ -101,7 +107,9 @@ def test_unseen_category_is_normalised_at_the_boundary_and_scored_as_other(train
 def test_pyfunc_entry_scores_nested_contract_input(trained, recent) -> None:
     cases, parties = recent
     head = cases.head(3).copy()
-    head["parties"] = [json.dumps(_parties_of(parties, c), ensure_ascii=False, default=str) for c in head["case_id"]]
+    head["parties"] = [
+        json.dumps(_parties_of(parties, c), ensure_ascii=False, default=str) for c in head["case_id"]
+    ]
     head["registered_at"] = head["registered_at"].dt.strftime("%Y-%m-%dT%H:%M:%S+08:00")
     out = trained.model(head)
     assert list(out.columns) == ["case_id", "risk", "level", "reasons"]
@@ -114,11 +122,19 @@ def _real_texts(shared_data, name: str, field: str, keep) -> list[str]:
     return [r[field][:600] for r in rows if keep(r)][:150]
 
 
-def test_demo_trained_model_ranks_real_violent_texts_above_real_civil_ones(trained, recent, shared_data) -> None:
+def test_demo_trained_model_ranks_real_violent_texts_above_real_civil_ones(
+    trained, recent, shared_data
+) -> None:
     """Minimum functionality on real text: the model must not have learned only the generator's phrasing."""
-    violent = _real_texts(shared_data, "cases_cail2018_criminal.jsonl", "fact",
-                          lambda r: {"故意伤害", "故意杀人", "寻衅滋事"} & set(r.get("accusation_norm") or []))
-    civil = _real_texts(shared_data, "cases_cail2019_cjrc.jsonl", "text", lambda r: r.get("domain") == "civil")
+    violent = _real_texts(
+        shared_data,
+        "cases_cail2018_criminal.jsonl",
+        "fact",
+        lambda r: {"故意伤害", "故意杀人", "寻衅滋事"} & set(r.get("accusation_norm") or []),
+    )
+    civil = _real_texts(
+        shared_data, "cases_cail2019_cjrc.jsonl", "text", lambda r: r.get("domain") == "civil"
+    )
     cases, parties = recent
     template = cases.iloc[0].to_dict()
     people = _parties_of(parties, template["case_id"])

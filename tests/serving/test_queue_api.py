@@ -211,7 +211,9 @@ def test_feedback_labels_export_as_csv_in_contract_terms(q: Queue) -> None:
     q.post(f"/v1/items/{item_id}/close", q.town, {"outcome": "化解"})
     r = q.client.get("/v1/feedback", headers=q.analyst.headers, params={"format": "csv"})
     header, row = r.text.splitlines()
-    assert header == "case_id,outcome,closed_at,escalated,escalated_at,criminal_charge,risk,level,model_version"
+    assert (
+        header == "case_id,outcome,closed_at,escalated,escalated_at,criminal_charge,risk,level,model_version"
+    )
     assert row.startswith("X1,化解,2025-03-03T09:00:00+08:00,false,,,0.") and row.endswith(",红,1")
     assert q.get("/v1/feedback", q.analyst, since="2025-03-04T00:00:00") == (200, [])
 

@@ -35,6 +35,7 @@ def test_backtest_replays_the_gate_beside_always_and_never(trained, tmp_path: Pa
 
 def test_backtest_refuses_weeks_whose_outcomes_are_not_mature(trained) -> None:
     result = CliRunner().invoke(
-        app, ["backtest", "--data", str(trained.data), "--start", "2025-05-01", "--end", "2025-06-01", "--quick"]
+        app,
+        ["backtest", "--data", str(trained.data), "--start", "2025-05-01", "--end", "2025-06-01", "--quick"],
     )
     assert result.exit_code == 2 and "horizon before the export's end" in result.output

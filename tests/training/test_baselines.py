@@ -47,7 +47,9 @@ def test_checklist_counts_flags_exactly():
 
 
 def test_checklist_treats_missing_columns_as_absent_flags_and_records_them():
-    frame = pd.DataFrame({"cue_threat": [1, 0], "police_calls_before": [3, np.nan], "key_group_present": [0, 1]})
+    frame = pd.DataFrame(
+        {"cue_threat": [1, 0], "police_calls_before": [3, np.nan], "key_group_present": [0, 1]}
+    )
     assert RedFlagChecklist().decision_function(frame).tolist() == [2, 1]
     model = RedFlagChecklist().fit(frame, [1, 0])
     assert "party_prior_cases_max" in model.missing_columns_

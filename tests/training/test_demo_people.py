@@ -120,7 +120,9 @@ def test_recency_term_uses_what_the_history_feature_measures(tables):
     seen = ~np.isnan(truth)
     assert 0.1 < seen.mean() < 0.5
     assert np.allclose(measured[seen], truth[seen], atol=1e-5)
-    expected = np.where(seen, effects.RECENCY_EFFECT * np.exp(-np.nan_to_num(truth) / effects.RECENCY_DAYS), 0.0)
+    expected = np.where(
+        seen, effects.RECENCY_EFFECT * np.exp(-np.nan_to_num(truth) / effects.RECENCY_DAYS), 0.0
+    )
     assert np.allclose(tables.truth["term_recency"], expected, atol=1e-5)
 
 
@@ -131,5 +133,7 @@ def test_violence_cues_count_half_against_an_organisation(tables):
     only_threat = truth[(truth["cue_threat"] == 1) & (truth.filter(like="cue_").sum(axis=1) == 1)]
     org = only_threat.index.isin(with_org)
     assert org.any() and (~org).any()
-    assert np.allclose(only_threat.loc[org, "term_cues"], effects.ORG_CUE_FACTOR * effects.CUE_EFFECT["threat"])
+    assert np.allclose(
+        only_threat.loc[org, "term_cues"], effects.ORG_CUE_FACTOR * effects.CUE_EFFECT["threat"]
+    )
     assert np.allclose(only_threat.loc[~org, "term_cues"], effects.CUE_EFFECT["threat"])

@@ -157,7 +157,9 @@ def test_paired_pr_auc_difference_matches_sklearn_and_pairs_the_resamples():
     y, p_a = synthetic(3000, seed=3)
     p_b = np.clip(p_a + np.random.default_rng(9).normal(0, 0.02, size=len(p_a)), 0, 1)
     diff = paired_difference(y, p_a, p_b, metric="pr_auc", n_boot=200, seed=1)
-    assert diff.diff == pytest.approx(average_precision_score(y, p_a) - average_precision_score(y, p_b), abs=1e-12)
+    assert diff.diff == pytest.approx(
+        average_precision_score(y, p_a) - average_precision_score(y, p_b), abs=1e-12
+    )
     assert diff.lo <= diff.diff <= diff.hi
     same = paired_difference(y, p_a, p_a, metric="pr_auc", n_boot=200, seed=1)
     assert (same.diff, same.lo, same.hi) == (0.0, 0.0, 0.0)  # pairing: identical models never differ

@@ -12,12 +12,20 @@ T = pd.Timestamp
 
 
 def _cases() -> pd.DataFrame:
-    return pd.DataFrame({
-        "case_id": ["a", "b", "c", "d", "e"],
-        "registered_at": [T("2024-01-01"), T("2024-01-01"), T("2024-02-01"), T("2024-05-01"), T("2024-06-01")],
-        "escalated": [True, True, False, True, False],
-        "escalated_at": [T("2024-03-01"), T("2024-06-01"), pd.NaT, T("2024-05-03"), pd.NaT],
-    })
+    return pd.DataFrame(
+        {
+            "case_id": ["a", "b", "c", "d", "e"],
+            "registered_at": [
+                T("2024-01-01"),
+                T("2024-01-01"),
+                T("2024-02-01"),
+                T("2024-05-01"),
+                T("2024-06-01"),
+            ],
+            "escalated": [True, True, False, True, False],
+            "escalated_at": [T("2024-03-01"), T("2024-06-01"), pd.NaT, T("2024-05-03"), pd.NaT],
+        }
+    )
 
 
 def test_label_counts_escalations_within_the_horizon_only() -> None:

@@ -47,17 +47,33 @@ def test_champion_loads_in_a_fresh_process_and_scores_contract_input(trained, de
         print("OK", len(out))
     """)
     env = {**os.environ, "MLFLOW_TRACKING_URI": trained.tracking_uri, "MLFLOW_DISABLE_TELEMETRY": "true"}
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "OK 5" in done.stdout
 
 
-def test_risk_score_writes_levels_and_reasons_for_the_recent_weeks(trained, demo_dir: Path, tmp_path: Path) -> None:
+def test_risk_score_writes_levels_and_reasons_for_the_recent_weeks(
+    trained, demo_dir: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "scores.csv"
-    result = CliRunner().invoke(app, [
-        "score", "--data", str(demo_dir), "--out", str(out), "--recent-days", "28",
-        "--model", f"models:/dispute-escalation/{trained.version}", "--tracking-uri", trained.tracking_uri,
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "score",
+            "--data",
+            str(demo_dir),
+            "--out",
+            str(out),
+            "--recent-days",
+            "28",
+            "--model",
+            f"models:/dispute-escalation/{trained.version}",
+            "--tracking-uri",
+            trained.tracking_uri,
+        ],
+    )
     assert result.exit_code == 0, result.output
     scores = pd.read_csv(out, dtype={"case_id": str})
     ds = load_dataset(demo_dir, write_rejects=False)
@@ -69,7 +85,9 @@ def test_risk_score_writes_levels_and_reasons_for_the_recent_weeks(trained, demo
     assert (scores["level"] != scores["model_level"]).any()  # the hard flags apply in batch too
 
 
-def test_history_folder_gives_the_same_scores_as_the_dataset_own_earlier_rows(trained, demo_dir: Path, tmp_path: Path) -> None:
+def test_history_folder_gives_the_same_scores_as_the_dataset_own_earlier_rows(
+    trained, demo_dir: Path, tmp_path: Path
+) -> None:
     """Earlier records passed with --history count exactly like earlier rows of the scored dataset."""
     ds = load_dataset(demo_dir, write_rejects=False)
     start = ds.export_date.normalize() - pd.Timedelta(days=28)
@@ -78,7 +96,9 @@ def test_history_folder_gives_the_same_scores_as_the_dataset_own_earlier_rows(tr
         folder = tmp_path / name
         folder.mkdir()
         cases = ds.cases[mask]
-        cases.to_csv(folder / "cases.csv", index=False, columns=[c for c in cases.columns if not c.endswith("_raw")])
+        cases.to_csv(
+            folder / "cases.csv", index=False, columns=[c for c in cases.columns if not c.endswith("_raw")]
+        )
         ds.parties[ds.parties["case_id"].isin(cases["case_id"])].to_csv(folder / "parties.csv", index=False)
         ds.areas.to_csv(folder / "areas.csv", index=False)
     via_history = score_dataset(trained.model, tmp_path / "recent", history_dir=tmp_path / "history").scores

@@ -162,6 +162,7 @@ def test_the_contract_tables_can_come_from_postgresql(dataset, pg_url: str) -> N
     engine.dispose()
     loaded = load_from_database(pg_url)
     assert len(loaded.cases) == len(dataset.cases) and len(loaded.parties) == len(dataset.parties)
+
     def ordered(frame: pd.DataFrame) -> pd.DataFrame:  # a table has no row order of its own
         return frame.sort_values("case_id").reset_index(drop=True)
 
