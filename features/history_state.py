@@ -52,6 +52,9 @@ _INDEXES = (
     "town_escalations",
 )
 _AREA_INDEXES = _INDEXES[3:]
+# Sorting the held events costs about as much as this many per-case lookups per event held (measured
+# on the demo data): below that many cases a batch is answered case by case.
+_EVENTS_PER_CASE_LOOKUP = 400
 
 
 def _events(
@@ -203,14 +206,26 @@ class HistoryState:
         )
         return {name: row[name] for name in HISTORY_FEATURES}
 
-    def features_for(self, cases: pd.DataFrame, parties: pd.DataFrame) -> pd.DataFrame:
+    def features_for(
+        self, cases: pd.DataFrame, parties: pd.DataFrame, *, method: str = "auto"
+    ) -> pd.DataFrame:
         """HISTORY_FEATURES of new cases against the state plus the batch's own earlier records
-        (index aligned with ``cases``), vectorised (``features.history_query``). Batch cases the
-        state already holds count once."""
+        (index aligned with ``cases``). Batch cases the state already holds count once.
+
+        Two ways to the same numbers: case by case (a few binary searches each; a small batch,
+        such as one MLflow pyfunc call) or vectorised (``features.history_query``: sorts every
+        event the state holds once, so it pays off only for a batch large beside the state).
+        ``method``: "auto", "per_case" or "vectorised"."""
         table = prepare(cases, parties)
         party_hash = stable_hashes(table.party_ids)
-        new = ~self._cases.contains(stable_hashes(table.case_ids))
-        own = _events(table, party_hash, new)
+        own = _events(table, party_hash, ~self._cases.contains(stable_hashes(table.case_ids)))
+        if method == "auto":
+            held = sum(len(index) for index in self._index.values())
+            method = "per_case" if len(table) * _EVENTS_PER_CASE_LOOKUP < held else "vectorised"
+        if method == "per_case":
+            return self._per_case(table, party_hash, own, cases.index)
+        if method != "vectorised":
+            raise RecordError("method", method, "must be auto, per_case or vectorised")
         events = {}
         for name, index in self._index.items():
             held_keys, held_times = index.events()
@@ -219,6 +234,29 @@ class HistoryState:
                 np.concatenate([held_keys, keys]), np.concatenate([held_times, times])
             )
         return batch_history(table, party_hash, events, self._residents, cases.index)
+
+    def _per_case(
+        self,
+        table: CaseTable,
+        party_hash: np.ndarray,
+        own: dict[str, tuple[np.ndarray, np.ndarray]],
+        index: pd.Index,
+    ) -> pd.DataFrame:
+        overlay = {name: EventIndex(keys, times) for name, (keys, times) in own.items()}
+        starts = table.case_starts()
+        keys, persons = party_hash[table.row_party].tolist(), table.row_person.tolist()
+        rows = [
+            self._history_row(
+                int(table.registered[i]),
+                int(table.area[i]),
+                list(zip(keys[starts[i] : starts[i + 1]], persons[starts[i] : starts[i + 1]], strict=True)),
+                (self._index, overlay),
+            )
+            for i in range(len(table))
+        ]
+        out = pd.DataFrame.from_records(rows, index=index, columns=list(HISTORY_FEATURES))
+        out[list(KEY_GROUP_COLUMNS)] = table.key_groups
+        return out.astype("float64")
 
     def _history_row(
         self, t: int, area: int, parties: list[tuple[int, bool]], sources: tuple[dict[str, EventIndex], ...]

@@ -108,7 +108,8 @@ def test_features_do_not_change_when_the_future_is_removed(data):
     assert (full.loc[sample, "town_escalations_90d"] > 0).sum() >= 20
 
 
-def test_state_path_equals_batch_path_after_a_cutoff(data):
+@pytest.mark.parametrize("method", ["per_case", "vectorised", "auto"])
+def test_state_path_equals_batch_path_after_a_cutoff(data, method):
     cases, parties, population, full = data
     cutoff = cases["registered_at"].quantile(0.6)
     before = cases["registered_at"] < cutoff
@@ -116,7 +117,7 @@ def test_state_path_equals_batch_path_after_a_cutoff(data):
         cases[before], parties[parties["case_id"].isin(cases.loc[before, "case_id"])], population
     )
     rest = cases[~before]
-    got = state.features_for(rest, parties[parties["case_id"].isin(rest["case_id"])])
+    got = state.features_for(rest, parties[parties["case_id"].isin(rest["case_id"])], method=method)
     pd.testing.assert_frame_equal(got, full.loc[rest.index], check_exact=True)
     assert (got["pair_prior_cases_max"] > 0).mean() > 0.2  # repeat pairs are exercised
 
