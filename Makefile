@@ -35,8 +35,8 @@ demo: install browser-deps ## demo data -> validate -> train -> score -> area in
 	$(RISK) validate $(DEMO_DIR)
 	$(RISK) train --data $(DEMO_DIR) --holdout-days $(HOLDOUT_DAYS)
 	$(RISK) score --data $(DEMO_DIR) --recent-days $(HOLDOUT_DAYS) --out $(DEMO_DIR)/scores.csv
-	$(RISK) index --data $(DEMO_DIR) --out $(DEMO_DIR)/area_index.parquet
-	$(RISK) report --data $(DEMO_DIR) --week latest --out $(DEMO_DIR)/reports $$(command -v chromium >/dev/null && echo --pdf)
+	$(RISK) index --data $(DEMO_DIR) --out $(DEMO_DIR)/area_index.parquet --store
+	$(RISK) report --data $(DEMO_DIR) --week latest --out $(DEMO_DIR)/reports --store --per-county $$(command -v chromium >/dev/null && echo --pdf)
 	$(RISK) areas load $(DEMO_DIR)/areas.csv
 	$(RISK) user demo --url http://$(HOST):$(PORT)
 	$(RISK) serve --host $(HOST) --port $(PORT) --demo
