@@ -93,14 +93,3 @@ def make_key(client: TestClient, role: str, area: str | None = None, name: str |
         )
         session.commit()
         return Key(key, row.id, role, area)
-
-
-def migration_head() -> str:
-    """The newest migration's revision id (what a migrated database reports)."""
-    from alembic.script import ScriptDirectory
-
-    from serving.db import alembic_config
-
-    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
-    assert head is not None
-    return head

@@ -7,7 +7,8 @@ import re
 import threading
 
 import pytest
-from api_helpers import make_key, migration_head
+from api_helpers import make_key
+from db_helpers import migration_head
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError

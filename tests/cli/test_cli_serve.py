@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from api_helpers import migration_head
+from db_helpers import migration_head
 from typer.testing import CliRunner
 
 from cli.main import app
