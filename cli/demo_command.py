@@ -25,6 +25,7 @@ def _day(value: str | None, option: str) -> date | None:
         raise typer.BadParameter(f"{option} must be a date YYYY-MM-DD, got {value!r}") from None
 
 
+# Long only because Typer declares each option in the signature; the body is a few lines.
 def demo_data(
     out: Annotated[
         Path, typer.Option("--out", help="Folder for cases/parties/areas, truth.csv, generator.json.")

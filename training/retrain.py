@@ -103,6 +103,8 @@ def _run(
     config: RetrainConfig,
     models_dir: Path,
 ) -> RetrainOutcome:
+    # One run reads top to bottom (train -> gate -> register -> promote -> mark done) on purpose:
+    # the order is what makes a crashed run safe, so it is not split across helpers.
     clock: dict[str, float] = {}
     t = time.perf_counter()
     merged: FeedbackMerge | None = None

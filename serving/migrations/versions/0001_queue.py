@@ -19,6 +19,7 @@ depends_on = None
 TS = sa.DateTime()
 
 
+# One statement per table: a migration reads as the schema it creates, so it is not split.
 def upgrade() -> None:
     op.create_table(
         "api_keys",
