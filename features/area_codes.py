@@ -189,6 +189,15 @@ def as_keys(codes: pd.Series | list[str]) -> np.ndarray:
     return np.array([int(check(c)) for c in uniques], dtype=np.int64)[positions]
 
 
+def code_of_key(key: int) -> str:
+    """The 12-digit code of an int64 key (``as_keys`` back).
+
+    >>> code_of_key(320612001000)
+    '320612001000'
+    """
+    return check(f"{int(key):012d}")
+
+
 def town_keys(keys: np.ndarray) -> np.ndarray:
     """The town key of each village or town key (``town_of`` on keys).
 

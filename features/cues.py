@@ -40,19 +40,34 @@ from features.tokenizer import normalise_text
 
 __all__ = [
     "CUE_CATALOGUE",
+    "CUE_COLUMNS",
     "CUE_FAMILIES",
     "CUE_LABELS",
     "CUE_REASON_FAMILIES",
+    "cue_column",
     "CueFlags",
     "cue_reasons",
     "detect_cues",
 ]
 
+
+def cue_column(family: str) -> str:
+    """The model-matrix column (and reason family) of a cue family.
+
+    >>> cue_column("threat")
+    'cue_threat'
+    """
+    return f"cue_{family}"
+
+
+# column -> cue family, for readers of a feature row (the API's cue counts)
+CUE_COLUMNS: dict[str, str] = {cue_column(f): f for f in CUE_FAMILIES}
+
 # One feature and one reason per cue family; a threat or a weapon added to a narrative never
 # lowers the risk (a monotone constraint).
-CUE_CATALOGUE: tuple[Feature, ...] = tuple(Feature(f"cue_{f}", f"cue_{f}", RISES) for f in CUE_FAMILIES)
+CUE_CATALOGUE: tuple[Feature, ...] = tuple(Feature(cue_column(f), cue_column(f), RISES) for f in CUE_FAMILIES)
 CUE_REASON_FAMILIES: tuple[Family, ...] = tuple(
-    Family(f"cue_{f}", CUE_LABELS[f], "escalation cues", fixed(f"事件简述提到{CUE_LABELS[f]}"))
+    Family(cue_column(f), CUE_LABELS[f], "escalation cues", fixed(f"事件简述提到{CUE_LABELS[f]}"))
     for f in CUE_FAMILIES
 )
 
@@ -273,4 +288,4 @@ class CueFlags(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         require_fitted(self, "families_")
-        return np.asarray([f"cue_{f}" for f in self.families_], dtype=object)
+        return np.asarray([cue_column(f) for f in self.families_], dtype=object)

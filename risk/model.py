@@ -18,6 +18,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from features.build import CaseFeaturizer, case_frame
+from features.cues import CUE_COLUMNS
 from features.errors import DisputeRiskError
 from features.history_schema import HISTORY_FEATURES
 from features.history_state import HistoryState
@@ -94,9 +95,7 @@ class EscalationModel:
         names = list(featurizer.get_feature_names_out())
         self._reasons = ReasonIndex(names)
         # Where the cue counts sit in the feature row: found once, not per request.
-        self._cue_slots = [
-            (i, name[len("cue_") :]) for i, name in enumerate(names) if name.startswith("cue_")
-        ]
+        self._cue_slots = [(i, CUE_COLUMNS[name]) for i, name in enumerate(names) if name in CUE_COLUMNS]
 
     # ---- single case (the intake API) -------------------------------------------------------
     def score_case(

@@ -176,7 +176,7 @@ def _with_town(events: pd.DataFrame) -> pd.DataFrame:
 def _area_partials(events: pd.DataFrame, population: Mapping[str, float]) -> pd.DataFrame:
     """The village and town features of the cases of whole towns."""
     cases = events.drop(columns="_town").reset_index(drop=True)
-    codes = {*cases["area_code"], *(str(k).zfill(12) for k in np.unique(events["_town"]))}
+    codes = {*cases["area_code"], *(area_codes.code_of_key(k) for k in np.unique(events["_town"]))}
     residents = {code: population[code] for code in codes if code in population}
     found = compute_history_features(cases, _NO_PARTIES, residents)
     return _partials(cases, {name: found[name].to_numpy() for name in _AREA_FAMILY})
