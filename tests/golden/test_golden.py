@@ -28,9 +28,19 @@ def test_same_seed_trains_to_the_same_test_window_metrics(now_and_then):
     now, then = now_and_then
     assert now["metrics"]["thresholds"] == pytest.approx(then["metrics"]["thresholds"], abs=1e-12)
     assert now["metrics"]["windows"] == then["metrics"]["windows"]
-    for model, metrics in then["metrics"]["test"].items():
-        for name, value in metrics.items():
-            assert _close(now["metrics"]["test"][model][name], value, 1e-9), (model, name)
+    differ = [
+        (model, name, now["metrics"]["test"][model][name], value)
+        for model, metrics in then["metrics"]["test"].items()
+        for name, value in metrics.items()
+        if not _close(now["metrics"]["test"][model][name], value, _tolerance(model))
+    ]
+    assert not differ
+
+
+def _tolerance(model: str) -> float:
+    # Ours is pinned to 1e-9. scikit-learn's lbfgs stops at its own tolerance, so the logistic
+    # baseline moves by ~1e-8 between scikit-learn/BLAS builds without any change of ours.
+    return 1e-6 if model == "logistic regression" else 1e-9
 
 
 @pytest.mark.parametrize("path", ["api", "batch"])
