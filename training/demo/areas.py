@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from features import area_codes
 from features.errors import ContractError
 from features.schema import AREA_COLUMNS
 
@@ -174,11 +175,12 @@ def real_areas(rng: np.random.Generator, path: Path, population_path: Path | Non
         )
     # volume: known population, else the county's population shared out, else a typical village
     county_pop = frame.set_index("area_code")["population"].to_dict()
-    per_county = pd.Series([c[:6] for c in units["area_code"]]).value_counts().to_dict()
+    county = [area_codes.county_of(c) for c in units["area_code"]]
+    per_county = pd.Series(county).value_counts().to_dict()
     base = []
-    for code, pop in zip(units["area_code"], units["population"], strict=True):
-        known = county_pop.get(code[:6] + "000000", np.nan)
-        base.append(pop if pop == pop else known / per_county[code[:6]] if known == known else 2500.0)
+    for code, pop in zip(county, units["population"], strict=True):
+        known = county_pop.get(code, np.nan)
+        base.append(pop if pop == pop else known / per_county[code] if known == known else 2500.0)
     names = units["name"].astype(str).tolist()
     urban = np.array([("社区" in n or "居委会" in n or n.endswith("街道")) for n in names])
     return AreaUniverse(
