@@ -1,4 +1,5 @@
-"""LightGBM with early stopping on the validation window."""
+"""LightGBM with early stopping on the validation window: its parameters, the monotone
+constraints and the round cap, shared with the Dask trainer (``training.distributed.boosting``)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,27 @@ def default_params(seed: int = 0, *, quick: bool = False) -> dict[str, Any]:
     }
 
 
+# Early stopping waits this many rounds without a better validation log-loss; the Dask trainer
+# applies the same rule after the fact (``training.distributed.rounds``).
+PATIENCE = 200
+
+
+def round_cap(quick: bool) -> int:
+    """The most rounds a booster may train."""
+    return 600 if quick else 5000
+
+
+def booster_params(params: dict[str, Any], feature_names: list[str]) -> dict[str, Any]:
+    """``params`` with the catalogue's monotone constraints for these features, in order."""
+    return {**params, "monotone_constraints": CATALOGUE.monotone(feature_names)}
+
+
+def column_names(n: int) -> list[str]:
+    """LightGBM rejects some characters in feature names (JSON specials); the model keeps its own
+    names in the featurizer, so plain indices are enough for the booster."""
+    return [f"f{i}" for i in range(n)]
+
+
 def fit_booster(
     X_train: Any,
     y_train: np.ndarray,
@@ -42,14 +64,12 @@ def fit_booster(
     feature_names: list[str],
     params: dict[str, Any],
     max_rounds: int = 5000,
-    patience: int = 200,
+    patience: int = PATIENCE,
 ) -> lgb.Booster:
     """Early stopping on validation log-loss. The risk may only rise with the features the catalogue
     marks so (a threat, another 110 call): without the constraint a tree may learn a dip from noise."""
-    # LightGBM rejects some characters in feature names (JSON specials); the model keeps its own
-    # names in the featurizer, so plain indices are enough here.
-    names = [f"f{i}" for i in range(len(feature_names))]
-    params = {**params, "monotone_constraints": CATALOGUE.monotone(feature_names)}
+    names = column_names(len(feature_names))
+    params = booster_params(params, feature_names)
     train = lgb.Dataset(X_train, label=y_train, feature_name=names, free_raw_data=True)
     valid = lgb.Dataset(X_valid, label=y_valid, reference=train, free_raw_data=True)
     return lgb.train(

@@ -23,7 +23,7 @@ from features.history_state import HistoryState
 from risk.calibration import ProbabilityCalibrator
 from risk.drift import SCORE, reference_sample
 from risk.model import MODEL_NAME, EscalationModel
-from training.boost import default_params, fit_booster
+from training.boost import default_params, fit_booster, round_cap
 from training.calibrate import choose_thresholds, threshold_report
 from training.prepare import Prepared
 from training.split import WINDOWS
@@ -46,11 +46,27 @@ def fit(prepared: Prepared, *, quick: bool = False, seed: int = 0) -> Fitted:
     """Fit everything the registered model holds (see the module docstring for which window does what)."""
     clock: dict[str, float] = {}
     t = time.perf_counter()
-    featurizer, X = _features(prepared, quick)
+    featurizer, X = fit_features(prepared, quick)
     clock["features"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    booster, choice, valid_auc = _booster(prepared, featurizer, X, quick=quick, seed=seed)
+    boosters = _boosters(prepared, featurizer, X, quick=quick, seed=seed)
+    return finish_fit(prepared, featurizer, X, boosters, clock, train_started=t)
+
+
+def finish_fit(
+    prepared: Prepared,
+    featurizer: CaseFeaturizer,
+    X: np.ndarray,
+    boosters: Mapping[str, Any],
+    clock: Mapping[str, float],
+    *,
+    train_started: float,
+) -> Fitted:
+    """From the boosters with and without the text score (however they were trained: here, or on
+    a Dask cluster) to the model: the validation window picks one, the calibration window gives
+    the calibrator and the warning thresholds. ``X``: the matrix of ``prepared.frame``'s rows."""
+    booster, choice, valid_auc = _choose_text(prepared, X, boosters)
     if choice == WITHOUT_TEXT:
         featurizer, X = featurizer.without_text(), X[:, :-1]
     raw = {w: booster.predict(X[rows]) for w, rows in prepared.rows.items()}
@@ -58,7 +74,7 @@ def fit(prepared: Prepared, *, quick: bool = False, seed: int = 0) -> Fitted:
     calibrator = ProbabilityCalibrator(method="auto").fit(raw["calibration"], y_calibration)
     p_calibration = calibrator.predict(raw["calibration"])
     thresholds = choose_thresholds(p_calibration, y_calibration)
-    clock["train"] = time.perf_counter() - t
+    seconds = {**clock, "train": clock.get("train", 0.0) + time.perf_counter() - train_started}
 
     state = HistoryState.from_records(prepared.cases, prepared.parties, population=prepared.population)
     recent = np.concatenate([prepared.rows["calibration"], prepared.rows["test"]])
@@ -90,7 +106,7 @@ def fit(prepared: Prepared, *, quick: bool = False, seed: int = 0) -> Fitted:
         X=X,
         raw=MappingProxyType(raw),
         threshold_table=threshold_report(p_calibration, y_calibration, thresholds),
-        seconds=MappingProxyType(clock),
+        seconds=MappingProxyType(seconds),
     )
 
 
@@ -102,10 +118,15 @@ def _reference(
     return reference_sample(pd.concat([cases, matrix], axis=1).assign(**{SCORE: scores}))
 
 
-def _features(prepared: Prepared, quick: bool) -> tuple[CaseFeaturizer, np.ndarray]:
+def new_featurizer(quick: bool) -> CaseFeaturizer:
+    """The featurizer's settings (a smaller vocabulary when ``quick``)."""
+    return CaseFeaturizer(text_max_features=5000 if quick else 20_000, text_min_df=3 if quick else 5)
+
+
+def fit_features(prepared: Prepared, quick: bool) -> tuple[CaseFeaturizer, np.ndarray]:
     """The featurizer fitted on the train window, and the matrix of every labelled row."""
     rows, frame, y = prepared.rows, prepared.frame, prepared.y
-    featurizer = CaseFeaturizer(text_max_features=5000 if quick else 20_000, text_min_df=3 if quick else 5)
+    featurizer = new_featurizer(quick)
     train_rows = featurizer.fit_transform(frame.iloc[rows["train"]], y[rows["train"]])
     X = np.empty((len(frame), train_rows.shape[1]), dtype=np.float32)
     X[rows["train"]] = train_rows  # cross-fitted text scores for the rows the text model saw
@@ -114,17 +135,19 @@ def _features(prepared: Prepared, quick: bool) -> tuple[CaseFeaturizer, np.ndarr
     return featurizer, X
 
 
-def _booster(
+# The columns each candidate booster reads: the text score is the matrix's last column.
+COLUMNS = {WITH_TEXT: slice(None), WITHOUT_TEXT: slice(0, -1)}
+
+
+def _boosters(
     prepared: Prepared, featurizer: CaseFeaturizer, X: np.ndarray, *, quick: bool, seed: int
-) -> tuple[Any, str, dict[str, float]]:
-    """LightGBM with and without the text score; the validation window picks one, never test."""
+) -> dict[str, Any]:
+    """LightGBM with and without the text score, each stopped early on the validation window."""
     train, valid = prepared.rows["train"], prepared.rows["validation"]
     y = prepared.y
     names = list(featurizer.get_feature_names_out())
     params = default_params(seed, quick=quick)
-    rounds = 600 if quick else 5000
-    columns = {WITH_TEXT: slice(None), WITHOUT_TEXT: slice(0, -1)}
-    boosters = {
+    return {
         choice: fit_booster(
             X[train][:, cols],
             y[train],
@@ -132,12 +155,20 @@ def _booster(
             y[valid],
             feature_names=names[cols],
             params=params,
-            max_rounds=rounds,
+            max_rounds=round_cap(quick),
         )
-        for choice, cols in columns.items()
+        for choice, cols in COLUMNS.items()
     }
+
+
+def _choose_text(
+    prepared: Prepared, X: np.ndarray, boosters: Mapping[str, Any]
+) -> tuple[Any, str, dict[str, float]]:
+    """The validation window picks the booster with or without the text score, never test."""
+    valid = prepared.rows["validation"]
+    y = prepared.y
     valid_auc = {
-        choice: float(roc_auc_score(y[valid], booster.predict(X[valid][:, columns[choice]])))
+        choice: float(roc_auc_score(y[valid], booster.predict(X[valid][:, COLUMNS[choice]])))
         for choice, booster in boosters.items()
     }
     choice = max(valid_auc, key=valid_auc.__getitem__)

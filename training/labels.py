@@ -17,6 +17,13 @@ def as_of_view(
     cases: pd.DataFrame, parties: pd.DataFrame, as_of: pd.Timestamp
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """What was known at ``as_of``: later registrations dropped, later escalations unknown."""
+    kept = cases_known_at(cases, as_of).reset_index(drop=True)
+    return kept, parties.loc[parties["case_id"].isin(kept["case_id"])].reset_index(drop=True)
+
+
+def cases_known_at(cases: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """The cases registered by ``as_of``, escalations after it unknown; the index is kept (the
+    Dask path applies this per partition of row-id-indexed cases)."""
     kept = cases.loc[cases["registered_at"] <= as_of].copy()
     if "escalated" in kept:
         late = kept["escalated"].astype(bool) & (kept["escalated_at"] > as_of)
@@ -24,9 +31,7 @@ def as_of_view(
         kept.loc[late, "escalated_at"] = pd.NaT
         if "criminal_charge" in kept:
             kept.loc[late, "criminal_charge"] = None
-    return kept.reset_index(drop=True), parties.loc[parties["case_id"].isin(kept["case_id"])].reset_index(
-        drop=True
-    )
+    return kept
 
 
 def horizon_labels(cases: pd.DataFrame, horizon_days: int, as_of: pd.Timestamp) -> pd.Series:

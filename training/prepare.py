@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -41,14 +41,19 @@ class Prepared:
     windows: Mapping[str, Mapping[str, Any]]  # window -> from, to, n, n_pos
     oracle: np.ndarray | None  # the demo generator's true probability of each frame row, if known
     rejects: int
+    # (rows, escalations) of every labelled case when ``frame`` holds only a sample of the train
+    # window (the Dask path, training.distributed.prepare); None: ``frame`` is all of them
+    labelled_total: tuple[int, int] | None = None
 
     @property
     def n_labelled(self) -> int:
-        return len(self.frame)
+        return len(self.frame) if self.labelled_total is None else self.labelled_total[0]
 
     @property
     def base_rate(self) -> float:
-        return float(self.y.mean())
+        if self.labelled_total is None:
+            return float(self.y.mean())
+        return self.labelled_total[1] / max(self.labelled_total[0], 1)
 
     def window(self, name: str) -> tuple[pd.DataFrame, np.ndarray]:
         """The frame rows and labels of one window."""
@@ -56,7 +61,18 @@ class Prepared:
         return self.frame.iloc[rows].reset_index(drop=True), self.y[rows]
 
 
-def resolve_as_of(dataset: Dataset, as_of: pd.Timestamp | str | None, holdout_days: int = 0) -> pd.Timestamp:
+class Export(Protocol):
+    """What the as-of rule reads of a loaded dataset (``features.contract.Dataset`` or the Dask
+    path's ``DaskDataset``)."""
+
+    @property
+    def folder(self) -> Path: ...
+
+    @property
+    def export_date(self) -> pd.Timestamp | None: ...
+
+
+def resolve_as_of(dataset: Export, as_of: pd.Timestamp | str | None, holdout_days: int = 0) -> pd.Timestamp:
     """The as-of date: given, or the export's last day minus ``holdout_days``, or the export date."""
     if as_of is not None and holdout_days:
         raise DisputeRiskError("give either as_of or holdout_days, not both")
@@ -95,12 +111,12 @@ def prepare(dataset: Dataset, *, as_of: pd.Timestamp, horizon_days: int) -> Prep
         y=y,
         rows=MappingProxyType(rows),
         windows=MappingProxyType(windows),
-        oracle=_truth_for(Path(dataset.folder), frame["case_id"]),
+        oracle=truth_for(Path(dataset.folder), frame["case_id"]),
         rejects=len(dataset.rejects),
     )
 
 
-def _truth_for(data_dir: Path, case_ids: pd.Series) -> np.ndarray | None:
+def truth_for(data_dir: Path, case_ids: pd.Series) -> np.ndarray | None:
     """The demo generator's true probabilities (truth.csv, not part of the contract), when present."""
     path = data_dir / "truth.csv"
     if not path.exists():

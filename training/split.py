@@ -56,11 +56,17 @@ def temporal_split(
     cuts = np.cumsum(fractions)[:-1]
     bounds = [times.quantile(q) for q in cuts]
     starts = dict(zip(WINDOWS, [times.min(), *bounds], strict=True))
-    window = pd.Series("", index=registered_at.index, dtype=object)
-    for name in WINDOWS:
-        window[labelled.to_numpy() & (registered_at >= starts[name]).to_numpy()] = name
-    split = TemporalSplit(starts=starts, end=times.max(), window=window)
+    split = TemporalSplit(starts=starts, end=times.max(), window=window_of(registered_at, labelled, starts))
     for name in WINDOWS:
         if split.mask(name).sum() == 0:
             raise DisputeRiskError(f"the {name} window is empty; the labelled period is too short")
     return split
+
+
+def window_of(registered_at: pd.Series, labelled: pd.Series, starts: dict[str, pd.Timestamp]) -> pd.Series:
+    """The window of each case given the windows' starts ("" when unlabelled); a function of one
+    row, so the Dask path applies it per partition with the starts found on all cases."""
+    window = pd.Series("", index=registered_at.index, dtype=object)
+    for name in WINDOWS:
+        window[labelled.to_numpy() & (registered_at >= starts[name]).to_numpy()] = name
+    return window

@@ -67,16 +67,45 @@ def run_training(
     prepared = prepare(dataset, as_of=resolve_as_of(dataset, as_of, holdout_days), horizon_days=horizon_days)
     prepared_at = time.perf_counter()
     fitted = fit(prepared, quick=quick, seed=seed)
-    fitted_at = time.perf_counter()
+    seconds = {"load": loaded - started, "history": prepared_at - loaded, **fitted.seconds}
+    return conclude(
+        dataset,
+        prepared,
+        fitted,
+        seconds,
+        tracking_uri=tracking_uri,
+        register=register,
+        quick=quick,
+        seed=seed,
+        n_boot=n_boot,
+        models_dir=models_dir,
+        aliases=aliases,
+        set_champion_if_missing=set_champion_if_missing,
+    )
+
+
+def conclude(
+    dataset: Dataset,
+    prepared: Prepared,
+    fitted: Fitted,
+    seconds: Mapping[str, float],
+    *,
+    tracking_uri: str | None,
+    register: bool,
+    quick: bool,
+    seed: int,
+    n_boot: int | None,
+    models_dir: Path | None,
+    aliases: tuple[str, ...],
+    set_champion_if_missing: bool,
+) -> TrainResult:
+    """Stages 4 and 5 and the model card, whichever engine fitted the model (``dataset``: only its
+    first cases are read, as the registered model's input example)."""
+    started = time.perf_counter()
     judgement = judge(
         prepared, fitted, n_boot=n_boot if n_boot is not None else (200 if quick else 1000), seed=seed
     )
-    seconds = {
-        "load": loaded - started,
-        "history": prepared_at - loaded,
-        **fitted.seconds,
-        "evaluate": time.perf_counter() - fitted_at,
-    }
+    seconds = {**seconds, "evaluate": time.perf_counter() - started}
     registration = register_model(
         dataset,
         prepared,
