@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from cli.engine import Engine, EngineOption, SchedulerOption, cluster
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -41,6 +43,8 @@ def index(
     database_url: Annotated[
         str | None, typer.Option("--database-url", envvar="DATABASE_URL", help="the queue database (--store)")
     ] = None,
+    engine: EngineOption = Engine.LOCAL,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Write the weekly risk index of every area (网格/村/镇/县/市) to a CSV or Parquet file; with
     --store, upsert it into the queue database too (GET /v1/areas/...)."""
@@ -49,7 +53,10 @@ def index(
 
     setup_logging()
     try:
-        frame, seconds = _compute(data, model, history, from_date, to_date, workers, tracking_uri)
+        with cluster(engine, scheduler) as client:
+            frame, seconds = _compute(
+                data, model, history, from_date, to_date, workers, tracking_uri, on_cluster=client is not None
+            )
         _write(frame, out)
         stored = _store(frame, model, database_url) if store else None
     except DisputeRiskError as exc:
@@ -77,6 +84,8 @@ def _compute(
     to_date: str | None,
     workers: int | None,
     tracking_uri: str | None,
+    *,
+    on_cluster: bool,
 ) -> tuple[pd.DataFrame, tuple[float, float]]:
     import time
 
@@ -89,6 +98,18 @@ def _compute(
     start, end = _day(from_date, "--from"), _day(to_date, "--to")
     registry.configure(tracking_uri)
     escalation_model = registry.load_escalation_model(model_uri)
+    if on_cluster:  # scoring and the index together: the split of the seconds is not kept
+        from training.distributed.score import index_on_cluster
+
+        t = time.perf_counter()
+        frame = index_on_cluster(
+            escalation_model,
+            data,
+            earlier_dir=history,
+            start=start,
+            end=end,
+        )
+        return frame, (time.perf_counter() - t, 0.0)
     dataset = load_dataset(data)
     earlier = load_dataset(history) if history is not None else None
     t = time.perf_counter()

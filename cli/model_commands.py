@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from cli.engine import Engine, EngineOption, SchedulerOption, cluster
+
 log = logging.getLogger(__name__)
 
 
@@ -42,6 +44,8 @@ def train(
     no_register: Annotated[
         bool, typer.Option("--no-register", help="log the run but do not register the model")
     ] = False,
+    engine: EngineOption = Engine.LOCAL,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Train the escalation model on a contract dataset, evaluate it on a later test window against
     two baselines, write its model card and register it in MLflow (alias champion if none yet)."""
@@ -52,17 +56,18 @@ def train(
     from training.report import summary_text
     from training.train import run_training
 
+    options = {
+        "tracking_uri": tracking_uri, "horizon_days": horizon_days, "as_of": as_of,
+        "holdout_days": holdout_days, "register": not no_register, "quick": quick, "seed": seed,
+    }  # fmt: skip
     try:
-        result = run_training(
-            data,
-            tracking_uri=tracking_uri,
-            horizon_days=horizon_days,
-            as_of=as_of,
-            holdout_days=holdout_days,
-            register=not no_register,
-            quick=quick,
-            seed=seed,
-        )
+        with cluster(engine, scheduler) as client:
+            if client is None:
+                result = run_training(data, **options)  # type: ignore[arg-type]
+            else:
+                from training.distributed.train import run_training_on_cluster
+
+                result = run_training_on_cluster(data, client, **options)  # type: ignore[arg-type]
     except DisputeRiskError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -85,6 +90,8 @@ def score(
         typer.Option("--recent-days", help="score only the last N days of --data; earlier rows are history"),
     ] = 0,
     tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", envvar="MLFLOW_TRACKING_URI")] = None,
+    engine: EngineOption = Engine.LOCAL,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Score a dataset with a registered model: risk, warning level and reasons per case."""
     from cli.logs import setup_logging
@@ -99,14 +106,19 @@ def score(
     try:
         registry.configure(tracking_uri)
         escalation_model = registry.load_escalation_model(model)
+        options = {
+            "model_version": registry.registered_version(model),
+            "history_dir": history,
+            "recent_days": recent_days,
+        }
         started = time.perf_counter()
-        scored = score_dataset(
-            escalation_model,
-            data,
-            model_version=registry.registered_version(model),
-            history_dir=history,
-            recent_days=recent_days,
-        )
+        with cluster(engine, scheduler) as client:
+            if client is None:
+                scored = score_dataset(escalation_model, data, **options)  # type: ignore[arg-type]
+            else:
+                from training.distributed.score import score_on_cluster
+
+                scored = score_on_cluster(escalation_model, data, **options)  # type: ignore[arg-type,assignment]
         seconds = time.perf_counter() - started
         write_table(scored.scores, out)
     except DisputeRiskError as exc:

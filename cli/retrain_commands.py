@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from cli.engine import Engine, EngineOption, SchedulerOption, cluster
+
 EXIT_PROMOTED, EXIT_KEPT, EXIT_FAILED = 0, 3, 2
 
 
@@ -45,6 +47,8 @@ def retrain(
     models_dir: Annotated[
         Path | None, typer.Option("--models-dir", help="model cards and the run lock")
     ] = None,
+    engine: EngineOption = Engine.LOCAL,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Train a challenger as of a date, judge it against the champion on the same matured window,
     and promote it only when the gate says so."""
@@ -53,9 +57,21 @@ def retrain(
 
     setup_logging()
     try:
-        outcome = _retrain(
-            data, database, as_of, None if no_queue else queue_url, quick, tracking_uri, models_dir
-        )
+        if engine is Engine.DASK and database is not None:
+            raise DisputeRiskError(
+                "--engine dask reads a dataset folder (--data); --database is read by the local engine only"
+            )
+        with cluster(engine, scheduler) as client:
+            outcome = _retrain(
+                data,
+                database,
+                as_of,
+                None if no_queue else queue_url,
+                quick,
+                tracking_uri,
+                models_dir,
+                client,
+            )
     except DisputeRiskError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_FAILED) from exc
@@ -66,28 +82,39 @@ def retrain(
     raise typer.Exit(EXIT_PROMOTED if outcome.promoted else EXIT_KEPT)
 
 
-def _retrain(data, database, as_of, queue_url, quick, tracking_uri, models_dir):  # noqa: ANN001, ANN202
+def _retrain(data, database, as_of, queue_url, quick, tracking_uri, models_dir, client):  # noqa: ANN001, ANN202
     import pandas as pd
 
     from features.contract import load_dataset
     from features.errors import DisputeRiskError
+    from training.fit import fit
     from training.retrain import RetrainConfig, retrain
 
     if (data is None) == (database is None):
         raise DisputeRiskError("give exactly one of --data DIR or --database URL")
-    if data is not None:
+    if data is not None and client is not None:  # validated on the cluster (a folder of files works too)
+        from training.distributed.load import load_dataset as load_on_cluster
+
+        dataset = load_on_cluster(data).to_local()
+    elif data is not None:
         dataset = load_dataset(data)
     else:
         from training.database import load_from_database
 
         dataset = load_from_database(database)
     config = RetrainConfig(as_of=pd.Timestamp(as_of) if as_of else None, quick=quick)
+    fit_stage = fit
+    if client is not None:  # the challenger's boosters train on the cluster; the gate stays here
+        from training.distributed.train import ClusterFit
+
+        fit_stage = ClusterFit(client)
     return retrain(
         dataset,
         feedback=_queue_feedback(queue_url),
         config=config,
         tracking_uri=tracking_uri,
         models_dir=models_dir,
+        fit_stage=fit_stage,
     )
 
 

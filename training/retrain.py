@@ -16,7 +16,7 @@ import json
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ from features.schema import DEFAULT_HORIZON_DAYS
 from risk.model import MODEL_NAME, EscalationModel
 from training import aliases, registry
 from training.feedback import FeedbackMerge, merge_feedback
-from training.fit import fit
+from training.fit import Fitted, fit
 from training.gate import GatePolicy, decide
 from training.judge import judge
 from training.monitor import Monitoring, monitor
@@ -75,6 +75,12 @@ class RetrainOutcome:
         }
 
 
+class FitStage(Protocol):
+    """Stage 3 (``training.fit.fit``, or ``training.distributed.train.ClusterFit``)."""
+
+    def __call__(self, prepared: Prepared, *, quick: bool, seed: int) -> Fitted: ...
+
+
 def retrain(
     dataset: Dataset,
     *,
@@ -82,8 +88,10 @@ def retrain(
     config: RetrainConfig = RetrainConfig(),
     tracking_uri: str | None = None,
     models_dir: Path | None = None,
+    fit_stage: FitStage = fit,
 ) -> RetrainOutcome:
-    """One weekly run (see the module docstring); the outcome says what it decided and why."""
+    """One weekly run (see the module docstring); the outcome says what it decided and why.
+    ``fit_stage`` fits the challenger (the gate and the judging do not depend on where)."""
     models_dir = Path(models_dir or Path.cwd() / "models")
     registry.configure(tracking_uri, models_dir)
     with run_lock(models_dir / "retrain.lock"):
@@ -92,7 +100,7 @@ def retrain(
         earlier = _decided(key)
         if earlier is not None:
             return replace(earlier, repeated=True)
-        return _run(dataset, feedback, as_of, key, config, models_dir)
+        return _run(dataset, feedback, as_of, key, config, models_dir, fit_stage)
 
 
 def _run(
@@ -102,6 +110,7 @@ def _run(
     key: str,
     config: RetrainConfig,
     models_dir: Path,
+    fit_stage: FitStage,
 ) -> RetrainOutcome:
     # One run reads top to bottom (train -> gate -> register -> promote -> mark done) on purpose:
     # the order is what makes a crashed run safe, so it is not split across helpers.
@@ -112,7 +121,7 @@ def _run(
         cases, merged = merge_feedback(dataset.cases, feedback, as_of=as_of)
         dataset = replace(dataset, cases=cases)
     prepared = prepare(dataset, as_of=as_of, horizon_days=config.horizon_days)
-    fitted = fit(prepared, quick=config.quick, seed=config.seed)
+    fitted = fit_stage(prepared, quick=config.quick, seed=config.seed)
     judgement = judge(prepared, fitted, n_boot=config.n_boot, seed=config.seed)
     clock["train"] = time.perf_counter() - t
 

@@ -22,7 +22,7 @@ from features.errors import DisputeRiskError
 from features.history_state import HistoryState
 from risk.drift import WATCHED
 from risk.flags import apply_flags, flags_for, is_key_group_person
-from risk.model import EscalationModel, reason_text
+from risk.model import EscalationModel, Transform, reason_text
 from training.parallel import ParallelTransform
 
 log = logging.getLogger(__name__)
@@ -55,14 +55,12 @@ def score_dataset(
     dataset = load_dataset(data_dir)
     state = copy.deepcopy(model.history)
     if history_dir is not None:
-        _add_earlier(state, load_dataset(history_dir), before=dataset.cases["registered_at"].min())
+        earlier = load_dataset(history_dir)
+        add_earlier(state, earlier.cases, earlier.parties, before=dataset.cases["registered_at"].min())
     cases = dataset.cases.sort_values(["registered_at", "case_id"], kind="stable").reset_index(drop=True)
     parties = dataset.parties
     if recent_days:
-        if dataset.export_date is None:
-            raise DisputeRiskError(f"{data_dir}: no case was kept, there is nothing to score")
-        # The dataset's earlier rows are history for its last `recent_days` days, never scored.
-        start = dataset.export_date.normalize() - pd.Timedelta(days=recent_days)
+        start = recent_start(dataset.export_date, recent_days, data_dir)
         earlier = cases[cases["registered_at"] < start]
         state.update(earlier, parties[parties["case_id"].isin(earlier["case_id"])])
         cases = cases[cases["registered_at"] >= start].reset_index(drop=True)
@@ -72,6 +70,13 @@ def score_dataset(
     )
     scores = apply_policy(model, cases, parties, assessed, model_version)
     return ScoredBatch(scores, assessed, cases, len(dataset.rejects))
+
+
+def recent_start(export_date: pd.Timestamp | None, recent_days: int, data_dir: Path) -> pd.Timestamp:
+    """``--recent-days``: the first instant scored; the dataset's earlier rows are history only."""
+    if export_date is None:
+        raise DisputeRiskError(f"{data_dir}: no case was kept, there is nothing to score")
+    return export_date.normalize() - pd.Timedelta(days=recent_days)
 
 
 def score_for_index(
@@ -94,12 +99,25 @@ def score_for_index(
     records before the export (history only, as ``risk score --history``)."""
     state = copy.deepcopy(model.history)
     if earlier is not None:
-        _add_earlier(state, earlier, before=dataset.cases["registered_at"].min())
+        add_earlier(state, earlier.cases, earlier.parties, before=dataset.cases["registered_at"].min())
     state.update(dataset.cases, dataset.parties)
     cases = dataset.cases if since is None else dataset.cases.loc[dataset.cases["registered_at"] >= since]
     cases = cases.sort_values(["registered_at", "case_id"], kind="stable").reset_index(drop=True)
     parties = dataset.parties.loc[dataset.parties["case_id"].isin(cases["case_id"])]
-    assessed = model.assess(cases, parties, history=state, n_reasons=0, transform=ParallelTransform(workers))
+    return index_rows(model, cases, parties, state, model_version, ParallelTransform(workers))
+
+
+def index_rows(
+    model: EscalationModel,
+    cases: pd.DataFrame,
+    parties: pd.DataFrame,
+    state: HistoryState,
+    model_version: str | None,
+    transform: Transform | None = None,
+) -> pd.DataFrame:
+    """``score_for_index``'s rows of some cases against a state that holds the whole export (the
+    Dask path calls it per partition)."""
+    assessed = model.assess(cases, parties, history=state, n_reasons=0, transform=transform)
     policy = apply_policy(model, cases, parties, assessed, model_version)
     out = cases[
         ["case_id", "area_code", "grid_code", "registered_at", "category", "source", "police_calls_before"]
@@ -136,11 +154,13 @@ INDEX_SIGNALS = (
 )  # fmt: skip
 
 
-def _add_earlier(state: HistoryState, earlier: Dataset, *, before: pd.Timestamp) -> None:
+def add_earlier(
+    state: HistoryState, cases: pd.DataFrame, parties: pd.DataFrame, *, before: pd.Timestamp
+) -> None:
     """Records the model has not seen that precede the scored ones (update() skips held cases,
     and records a held case's escalation it did not know)."""
-    new = earlier.cases[earlier.cases["registered_at"] < before]
-    state.update(new, earlier.parties[earlier.parties["case_id"].isin(new["case_id"])])
+    new = cases[cases["registered_at"] < before]
+    state.update(new, parties[parties["case_id"].isin(new["case_id"])])
 
 
 def apply_policy(
