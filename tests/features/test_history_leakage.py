@@ -8,8 +8,6 @@ cases registered at the same instant, town-level codes and one mass dispute.
 from __future__ import annotations
 
 import pickle
-import statistics
-import time
 
 import numpy as np
 import pandas as pd
@@ -159,23 +157,3 @@ def test_features_one_equals_features_for_on_a_single_case(data):
             state.features_one(one_case.iloc[0].to_dict(), its_parties.to_dict("records")), name=i
         )
         pd.testing.assert_series_equal(got, expected, check_exact=True)
-
-
-def test_features_one_takes_well_under_a_millisecond(data):
-    cases, parties, population, _ = data
-    state = HistoryState.from_records(cases, parties, population)
-    case = {
-        "registered_at": cases["registered_at"].max() + pd.Timedelta(days=1),
-        "area_code": cases.at[0, "area_code"],
-    }
-    its_parties = [
-        {"party_id": "P0001", "party_type": "自然人", "key_groups": ""},
-        {"party_id": "P0002", "party_type": "自然人", "key_groups": "吸毒人员"},
-        {"party_id": "ORG1", "party_type": "单位"},
-    ]
-    timings = []
-    for _ in range(200):
-        start = time.perf_counter()
-        state.features_one(case, its_parties)
-        timings.append(time.perf_counter() - start)
-    assert statistics.median(timings) < 1e-3
