@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from serving.auth import ADMIN, ANALYST, INTAKE, KEY_BY_HASH, SUPERVISOR, Principal, digest_of, principal_of
-from serving.db import FifoLock, LoopReader, write_lock_for
+from serving.db import LoopReader
 from serving.fact_writer import FactWriter
 from serving.history_follower import HistoryFollower
 from serving.intake_rules import IntakeLimits
@@ -29,6 +29,7 @@ from serving.metrics import Metrics
 from serving.model_store import ModelStore
 from serving.queue import ITEM_ID_BY_CASE, Policy
 from serving.settings import Settings
+from serving.write_lock import FifoLock, write_lock_for
 
 
 @dataclass
@@ -84,7 +85,7 @@ class Runtime:
         return -1.0 if lag is None else lag  # -1: no history followed (yet)
 
     def writing(self) -> AbstractContextManager[Any]:
-        """Held around each write transaction (see db.write_lock_for)."""
+        """Held around each write transaction (see write_lock.write_lock_for)."""
         return self._write_lock
 
     def try_writing(self) -> bool:

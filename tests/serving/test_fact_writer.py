@@ -14,11 +14,12 @@ import pytest
 from sqlalchemy import event, func, select
 
 from serving import history_facts
-from serving.db import FifoLock, make_engine, upgrade
+from serving.db import make_engine, upgrade
 from serving.errors import StoreUnavailable
 from serving.fact_writer import FactWriter
 from serving.metrics import Metrics
 from serving.tables import HistoryFact
+from serving.write_lock import FifoLock
 
 NOW = datetime(2025, 6, 20, 1, 0, tzinfo=UTC)
 

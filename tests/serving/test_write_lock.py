@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from serving.db import FifoLock, write_lock_for
+from serving.write_lock import FifoLock, write_lock_for
 
 
 def test_waiting_writers_get_the_lock_in_arrival_order() -> None:
