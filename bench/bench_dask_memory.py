@@ -1,16 +1,18 @@
 """Memory-limited benchmark: training on a demo export larger than one worker's memory limit.
 
-    .venv/bin/python bench/bench_dask_memory.py                 # 120,000 cases, workers of 1.25 GiB
-    .venv/bin/python bench/bench_dask_memory.py --cases 200000 --memory-limit 2GiB
+    .venv/bin/python bench/bench_dask_memory.py                 # 200,000 cases, 2 GiB of workers
+    .venv/bin/python bench/bench_dask_memory.py --cases 300000 --cluster-memory 3GiB
 
 1. The single-machine path (``risk train --quick``) held to the rule a Dask worker's nanny
    applies (a worker is terminated when its resident memory passes 95% of its limit): a
    watchdog samples the resident memory of the process (and any children) and stops it once
    past the limit. Expected: stopped, with the stage it was in.
 2. The Dask path (``training.distributed.train``, ``risk train --engine dask``) on the same
-   export written month-partitioned, on a LocalCluster of 1 and then 2 workers of one thread,
-   each capped at the limit (Dask spills to disk beyond 60% and pauses a worker at 80%): wall
-   time, the stages, peak resident memory of each worker and of the client, test-window AUC.
+   export written month-partitioned, on a LocalCluster of 1 and then 2 workers of one thread
+   sharing ``--cluster-memory`` (2 GiB: one worker of 2 GiB, then two of 1 GiB; Dask spills to
+   disk beyond 60% of a worker's limit and pauses it at 80%): wall time, the stages, peak
+   resident memory of each worker and of the client, test-window AUC. The single machine of
+   step 1 is held to the smallest worker's limit (1 GiB).
 
 Each run is its own process, so each peak is its own. The demo data is generated and
 partitioned in child processes too. Figures go to docs/dask.md ("Costs").
@@ -125,10 +127,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--cases", type=int, default=120_000)
+    parser.add_argument("--cases", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--memory-limit", default="1.25GiB", help="per worker, and the single machine's")
+    parser.add_argument("--cluster-memory", default="2GiB", help="shared by the workers of each run")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds a Dask run may take")
+    parser.add_argument("--memory-limit", help=argparse.SUPPRESS)  # internal: one run's worker limit
     parser.add_argument("--train-sample", type=int, default=20_000, help="train rows the client fits text on")
     parser.add_argument("--run-dask", type=int, help=argparse.SUPPRESS)  # internal: one run, JSON out
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
@@ -138,7 +142,8 @@ def main() -> None:
         print(json.dumps(found))
         return
 
-    limit = int(parse_bytes(args.memory_limit))
+    total = int(parse_bytes(args.cluster_memory))
+    limit = total // max(args.workers)
     with tempfile.TemporaryDirectory(prefix="bench-dask-memory-") as tmp:
         root = Path(tmp)
         source, months = root / "csv", root / "months"
@@ -151,34 +156,35 @@ def main() -> None:
         print(f"month-partitioned Parquet: {time.perf_counter() - start:.1f} s")
 
         code, seconds, peak, message = single_machine(source, limit, root)
-        outcome = {None: f"STOPPED past {args.memory_limit} resident", 0: "finished"}.get(
-            code, f"failed ({code})"
-        )
-        print(
-            f"\nsingle machine (risk train --quick), {args.cases:,} cases, held to {args.memory_limit}: {outcome}"
-        )
+        held = f"{limit / 2**30:.2f} GiB"
+        outcome = {None: f"STOPPED past {held} resident", 0: "finished"}.get(code, f"failed ({code})")
+        print(f"\nsingle machine (risk train --quick), {args.cases:,} cases, held to {held}: {outcome}")
         print(f"  after {seconds:.1f} s, peak resident {peak:,.0f} MiB; last log line: {message[:200]}")
 
         rows = []
         for workers in args.workers:
             command = [sys.executable, __file__, "--run-dask", str(workers), "--data", str(months),
-                       "--memory-limit", args.memory_limit, "--train-sample", str(args.train_sample)]  # fmt: skip
-            done = subprocess.run(command, capture_output=True, text=True, cwd=root)
+                       "--memory-limit", str(total // workers), "--train-sample", str(args.train_sample)]  # fmt: skip
+            try:
+                done = subprocess.run(command, capture_output=True, text=True, cwd=root, timeout=args.timeout)
+            except subprocess.TimeoutExpired:
+                print(f"  Dask, {workers} worker(s): did not finish in {args.timeout:.0f} s")
+                continue
             if done.returncode != 0:
                 tail = done.stderr.strip().splitlines()[-1:] or [""]
                 print(f"  Dask, {workers} worker(s): FAILED: {tail[0][:200]}")
                 continue
             rows.append((workers, json.loads(done.stdout.strip().splitlines()[-1])))
 
-    print(f"\nDask, {args.cases:,} cases, workers of 1 thread and {args.memory_limit}, quick, text fitted on "
-          f"<= {args.train_sample:,} train rows:")  # fmt: skip
-    print(f"{'workers':>7} {'wall':>7} {'load':>6} {'history':>7} {'features':>8} {'train':>6} {'judge':>6}"
+    print(f"\nDask, {args.cases:,} cases, workers of 1 thread sharing {args.cluster_memory}, quick, text "
+          f"fitted on <= {args.train_sample:,} train rows:")  # fmt: skip
+    print(f"{'workers':>7} {'limit':>8} {'wall':>7} {'load':>6} {'history':>7} {'features':>8} {'train':>6} {'judge':>6}"
           f"  {'peak MiB per worker':>20} {'client MiB':>10}  test AUC [95% CI]")  # fmt: skip
     for workers, r in rows:
         s = r["seconds"]
         peaks = " / ".join(f"{p:,.0f}" for p in r["workers"])
         lo_hi = f"{r['auc'][0]:.3f} [{r['auc'][1]:.3f}, {r['auc'][2]:.3f}]"
-        print(f"{workers:>7} {r['wall']:6.0f}s {s['load']:5.0f}s {s['history']:6.0f}s {s['features']:7.0f}s "
+        print(f"{workers:>7} {total / workers / 2**30:6.2f}Gi {r['wall']:6.0f}s {s['load']:5.0f}s {s['history']:6.0f}s {s['features']:7.0f}s "
               f"{s['train']:5.0f}s {s['evaluate']:5.0f}s  {peaks:>20} {r['client']:10,.0f}  {lo_hi}"
               f"  ({r['train_rows']:,} train rows, {r['rounds']} rounds, {r['text']})")  # fmt: skip
 

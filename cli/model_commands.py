@@ -53,21 +53,28 @@ def train(
     from features.errors import DisputeRiskError
 
     setup_logging()
+    from functools import partial
+
     from training.report import summary_text
     from training.train import run_training
 
-    options = {
-        "tracking_uri": tracking_uri, "horizon_days": horizon_days, "as_of": as_of,
-        "holdout_days": holdout_days, "register": not no_register, "quick": quick, "seed": seed,
-    }  # fmt: skip
     try:
         with cluster(engine, scheduler) as client:
-            if client is None:
-                result = run_training(data, **options)  # type: ignore[arg-type]
-            else:
+            train_on = run_training
+            if client is not None:
                 from training.distributed.train import run_training_on_cluster
 
-                result = run_training_on_cluster(data, client, **options)  # type: ignore[arg-type]
+                train_on = partial(run_training_on_cluster, client=client)
+            result = train_on(
+                data,
+                tracking_uri=tracking_uri,
+                horizon_days=horizon_days,
+                as_of=as_of,
+                holdout_days=holdout_days,
+                register=not no_register,
+                quick=quick,
+                seed=seed,
+            )
     except DisputeRiskError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -106,19 +113,20 @@ def score(
     try:
         registry.configure(tracking_uri)
         escalation_model = registry.load_escalation_model(model)
-        options = {
-            "model_version": registry.registered_version(model),
-            "history_dir": history,
-            "recent_days": recent_days,
-        }
         started = time.perf_counter()
         with cluster(engine, scheduler) as client:
-            if client is None:
-                scored = score_dataset(escalation_model, data, **options)  # type: ignore[arg-type]
-            else:
+            score_on = score_dataset
+            if client is not None:
                 from training.distributed.score import score_on_cluster
 
-                scored = score_on_cluster(escalation_model, data, **options)  # type: ignore[arg-type,assignment]
+                score_on = score_on_cluster  # type: ignore[assignment]  # the same .scores and .rejects
+            scored = score_on(
+                escalation_model,
+                data,
+                model_version=registry.registered_version(model),
+                history_dir=history,
+                recent_days=recent_days,
+            )
         seconds = time.perf_counter() - started
         write_table(scored.scores, out)
     except DisputeRiskError as exc:

@@ -8,7 +8,10 @@ cluster, equal to the single-machine path (``features``) on the same data. See d
 
 Modules: ``cluster`` (where it runs), ``layout`` (files and row ids), ``partition`` (a folder
 to month-partitioned Parquet), ``load`` with ``checks`` and ``rejects`` (the contract),
-``history`` (as-of features by key groups), ``featurize`` (cues and the matrix per partition).
+``history`` (as-of features by key groups), ``featurize`` (cues and the matrix per partition),
+``prepare`` / ``boosting`` / ``rounds`` / ``train`` (training with ``lightgbm.dask``:
+``train.run_training_on_cluster``), ``score`` (``risk score`` and ``risk index`` per partition).
+Those last modules import LightGBM and MLflow, so they are imported by name, not from here.
 Needs the ``dask`` extra: ``pip install 'dispute-risk[dask]'``.
 """
 
