@@ -68,10 +68,8 @@ def _degraded_fit(prepared, **kwargs):
     return fit(replace(prepared, y=y), **kwargs)
 
 
-def test_a_better_challenger_replaces_a_degraded_champion(dataset, store, monkeypatch) -> None:
-    with monkeypatch.context() as patch:
-        patch.setattr(retrain_module, "fit", _degraded_fit)
-        first = _run(dataset, store, 120)
+def test_a_better_challenger_replaces_a_degraded_champion(dataset, store) -> None:
+    first = _run(dataset, store, 120, fit_stage=_degraded_fit)
     assert first.promoted and first.champion_version is None  # the first valid model
     better = _run(dataset, store, 0)
     assert better.promoted, better.decision["reasons"]
@@ -82,10 +80,9 @@ def test_a_better_challenger_replaces_a_degraded_champion(dataset, store, monkey
     assert len(periods) == 1 and periods[0]["to"] is not None  # who held champion when
 
 
-def test_a_degraded_challenger_is_refused_and_the_champion_stays(dataset, store, monkeypatch) -> None:
+def test_a_degraded_challenger_is_refused_and_the_champion_stays(dataset, store) -> None:
     good = _run(dataset, store, 120)
-    monkeypatch.setattr(retrain_module, "fit", _degraded_fit)
-    bad = _run(dataset, store, 0)
+    bad = _run(dataset, store, 0, fit_stage=_degraded_fit)
     assert not bad.promoted and bad.status == "kept"
     assert any("beyond the margin" in reason for reason in bad.decision["reasons"])
     assert aliases.alias_version(MODEL_NAME, "champion") == good.challenger_version
