@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from typing import Any, Final
 
 import dask.array as da
@@ -114,6 +115,8 @@ def cluster_booster(
     for name in ("num_threads", "metric", "first_metric_only"):
         settings.pop(name, None)
     model = DaskLGBMClassifier(client=client, n_estimators=rounds, **settings)
-    model.fit(X, y.astype(np.int64), feature_name=column_names(len(feature_names)))
+    with warnings.catch_warnings():  # it always warns that the estimator's n_jobs is ignored
+        warnings.filterwarnings("ignore", "Parameter n_jobs will be ignored", UserWarning)
+        model.fit(X, y.astype(np.int64), feature_name=column_names(len(feature_names)))
     log.info("lightgbm.dask: %d rounds on %d workers", rounds, len(client.scheduler_info()["workers"]))
     return model.to_local().booster_
