@@ -25,7 +25,7 @@ from training import registry
 from training.boost import booster_params, default_params, fit_booster, round_cap
 from training.distributed.cluster import connect
 from training.distributed.rounds import stopping_round, validation_curve
-from training.distributed.train import run_training_on_cluster
+from training.distributed.train import ClusterFit, run_training_on_cluster
 from training.evaluate import paired_auc_difference
 from training.judge import ModelKey
 from training.registry import input_example
@@ -99,6 +99,21 @@ def test_dask_model_registers_and_serves_through_the_same_path(on_dask, trained)
     pd.testing.assert_frame_equal(served.reset_index(drop=True), model(example).reset_index(drop=True))
     one = model.score_case(dataset.cases.iloc[0].to_dict(), [])
     assert 0.0 <= one.risk <= 1.0 and one.level in {"红", "橙", "黄", "蓝", "无"}
+
+
+def test_the_weekly_runs_fit_stage_trains_the_challenger_on_the_cluster(client, trained):
+    """``risk retrain --engine dask``: the weekly run holds its Prepared; ClusterFit sends the train
+    window to the workers and returns what ``training.fit.fit`` returns, for the same gate."""
+    prepared = trained.result.prepared
+    fitted = ClusterFit(client)(prepared, quick=True, seed=0)
+    assert isinstance(fitted.model.booster, lgb.Booster) and fitted.X.shape[0] == len(prepared.frame)
+    assert set(fitted.raw) == set(prepared.rows) and fitted.model.metadata["windows"] == dict(
+        prepared.windows
+    )
+    y = prepared.y[prepared.rows["test"]]
+    local = trained.model.calibrator.predict(trained.result.fitted.raw["test"])
+    diff = paired_auc_difference(y, fitted.model.calibrator.predict(fitted.raw["test"]), local, seed=0)
+    assert abs(diff.diff) <= AUC_TOLERANCE
 
 
 def test_the_round_kept_after_training_is_the_round_early_stopping_keeps():
