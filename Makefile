@@ -11,6 +11,8 @@ DEMO_SEED ?= 1
 HOLDOUT_DAYS ?= 56
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The suite runs in this many processes (pytest-xdist; one test file per process at a time).
+TEST_WORKERS ?= 2
 
 # Offline: no telemetry from MLflow or anything else that honours DO_NOT_TRACK.
 export MLFLOW_DISABLE_TELEMETRY := true
@@ -46,7 +48,7 @@ test: install browser-deps ## lint, format check, mypy, layer contracts and the 
 	$(BIN)/ruff format --check features risk training serving cli tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 # The browser tests (tests/browser) open and print pages with headless Chromium. Noto CJK draws the
 # Chinese on screen; WenQuanYi Micro Hei (TrueType) is the print font, because Chromium's PDF writer
