@@ -117,7 +117,7 @@ class CaseFeaturizer(TransformerMixin, BaseEstimator):
     def _matrix(self, X: pd.DataFrame, texts: list[str], text_column: np.ndarray | None) -> np.ndarray:
         parts = [
             tabular_matrix(X),
-            self.cues_.transform(texts).astype(np.float32),
+            self.cues_.counts(texts, normalised=True).astype(np.float32),
             X.loc[:, list(HISTORY_FEATURES)].to_numpy(dtype=np.float32),
         ]
         if text_column is not None:

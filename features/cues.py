@@ -269,11 +269,15 @@ class CueFlags(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: Any) -> np.ndarray:
+        return self.counts(as_text_list(X, "CueFlags"))
+
+    def counts(self, texts: list[str], *, normalised: bool = False) -> np.ndarray:
+        """``transform`` of a list of texts; ``normalised``: each already went through
+        ``normalise_text`` (the featurizer normalises once for every text feature)."""
         require_fitted(self, "families_")
-        texts = as_text_list(X, "CueFlags")
         out = np.zeros((len(texts), len(self.families_)), dtype=np.float64)
         for row, text in enumerate(texts):
-            counts = detect_cues(text)
+            counts = detect_cues(text, normalised=normalised)
             out[row] = [counts[f] for f in self.families_]
         if self.max_count is not None:
             np.minimum(out, self.max_count, out=out)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from features.contract import Dataset, load_dataset
-from features.cues import CUE_FAMILIES
+from features.cues import CUE_COLUMNS
 from features.errors import DisputeRiskError
 from features.history_state import HistoryState
 from risk.drift import WATCHED
@@ -173,9 +173,9 @@ def apply_policy(
     """The intake API's answer for each assessed case: hard flags beside the model (risk.flags),
     the final level, the reasons as text, the model's name and version."""
     key_group_person = _key_group_persons(cases["case_id"], parties)
-    cue_columns = [f"cue_{family}" for family in CUE_FAMILIES if f"cue_{family}" in assessed]
+    cue_columns = [column for column in CUE_COLUMNS if column in assessed]
     cue_rows = assessed[cue_columns].to_numpy(dtype=np.int64).tolist()
-    families = [name.removeprefix("cue_") for name in cue_columns]
+    families = [CUE_COLUMNS[column] for column in cue_columns]
     calls = cases["police_calls_before"].tolist() if "police_calls_before" in cases else [None] * len(cases)
     flags = [
         flags_for(call, bool(person), dict(zip(families, row, strict=True)))

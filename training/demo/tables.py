@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from features.cues import cue_column
 from features.schema import CATEGORIES, PARTY_TYPES, ROLES, SOURCES
 from training.demo import effects, params
 from training.demo.areas import AreaUniverse
@@ -141,7 +142,7 @@ def truth_table(
             "days_since_last_case": np.round(outcome.days_since_last, 6),
             "prior_escalations": outcome.prior_escalations,
             "town_recent_escalations": outcome.town_recent,
-            **{f"cue_{name}": cases.cues[:, k].astype(np.int8) for k, name in enumerate(params.CUES)},
+            **{cue_column(name): cases.cues[:, k].astype(np.int8) for k, name in enumerate(params.CUES)},
             "denied_cue_mentions": denied,
             "distractor_mentions": distractors,
             "follow_up_of": np.where(cases.parent >= 0, ids[np.maximum(cases.parent, 0)], ""),
