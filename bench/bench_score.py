@@ -29,8 +29,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from features.areas import AreaTree  # noqa: E402
+from features.areas import AreaTree, population_of  # noqa: E402
 from features.contract import load_dataset  # noqa: E402
+from features.history_state import HistoryState  # noqa: E402
 from risk.area_index import weekly_area_index  # noqa: E402
 from training.score import score_for_index  # noqa: E402
 
@@ -97,6 +98,10 @@ def main() -> None:
         load_dataset(trained_on, write_rejects=False).export_date if args.train_cases else dataset.export_date
     )
     model = model_for(trained_on, args.work, as_of.normalize() - pd.Timedelta(weeks=26))
+    if args.train_cases:
+        # The model's history is another export's (its case ids recur here): score this export
+        # against its own records only, with its areas' population.
+        model.history = HistoryState(population_of(dataset.areas))
 
     baseline = per_case_rate(model, dataset, args.baseline)
     t = time.perf_counter()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -31,6 +34,7 @@ def risk_serve(env: dict[str, str], port: int, log: Path, *args: str) -> Iterato
             env=env,
             stdout=out,
             stderr=out,
+            start_new_session=True,  # its own process group: the workers go with it (see below)
         )
     try:
         deadline = time.monotonic() + 90
@@ -45,6 +49,8 @@ def risk_serve(env: dict[str, str], port: int, log: Path, *args: str) -> Iterato
             time.sleep(0.2)
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        # The whole group: a test that SIGKILLs the parent leaves `--workers N` children behind,
+        # which would otherwise keep running (and holding CPU) after the test.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
