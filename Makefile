@@ -26,8 +26,9 @@ help: ## list the targets
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	# uv installs the pinned set in ~20 s where pip takes ~4 minutes (same versions, same venv)
+	$(BIN)/pip install --quiet "uv==0.9.30"
+	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/uv pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $@
 
 install: $(VENV)/.installed ## create .venv and install the project with its dev tools
