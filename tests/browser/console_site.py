@@ -5,7 +5,6 @@ opened through the API in two counties, and a county supervisor to log in as."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pandas as pd
+from ports import free_port
 
 PASSWORD = "浏览器测试 password 1"
 PHONE, PHONE_MASKED = "13812345678", "138****5678"
@@ -50,12 +50,6 @@ class Site:
 
     def page_url(self, path: str) -> str:
         return f"{self.url}/console{path}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _villages(areas: pd.DataFrame, county: str, n: int) -> list[str]:

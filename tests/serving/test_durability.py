@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 from api_helpers import case, red_case
-from serve_process import free_port, risk_serve
+from ports import free_port
+from serve_process import risk_serve
 from sqlalchemy import select
 
 from serving.auth import create_key

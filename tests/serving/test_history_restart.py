@@ -18,7 +18,8 @@ from typing import Any
 import httpx
 import pytest
 from api_helpers import case, make_key, party
-from serve_process import free_port, risk_serve
+from ports import free_port
+from serve_process import risk_serve
 
 from serving import scoring
 from serving.auth import create_key
