@@ -12,12 +12,14 @@ mentions ("没有动刀") do not fire a flag.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from features.schema import split_key_groups
-from risk.levels import ORANGE, RED, higher, rank
+from risk.levels import ORANGE, RED, higher
 
 # Police calls about the same dispute before registration that make it a repeat call-out.
 REPEAT_POLICE_CALLS = 3
@@ -76,6 +78,53 @@ def evaluate_flags(
     )
 
 
+# The rules, most severe first (a case's flags come out in this order); "{calls}" in a text
+# stands for the case's police calls. ``fired`` says when each one fires.
+RULES: tuple[Flag, ...] = (
+    # The lexicon has no separate "threat to kill" family: a threat together with a weapon in
+    # the same narrative is the closest reading of DASH's "threats to kill with a weapon".
+    Flag("threat_with_weapon", RED, "事件简述同时提到言语威胁和凶器"),
+    Flag("self_harm_key_group", RED, "重点人群当事人有自伤、自杀或同归于尽的言行"),
+    Flag("repeat_police_calls", ORANGE, "同一纠纷登记前已有{calls}次110报警"),
+    Flag("violence_with_injury", ORANGE, "事件简述提到肢体冲突并已致伤"),
+)
+
+
+def fired(
+    police_calls: np.ndarray,
+    key_group_person: np.ndarray,
+    cues: Mapping[str, np.ndarray],
+    *,
+    repeat_police_calls: int = REPEAT_POLICE_CALLS,
+) -> np.ndarray:
+    """The rules themselves, on many cases at once: bool (n cases, len(RULES)).
+    ``police_calls``: as ``police_calls_of`` reads them; ``cues``: counts per family (a family
+    left out counts 0).
+
+    >>> fired(np.array([4.0, np.nan]), np.array([False, True]), {"self_harm": np.array([1, 1])}).tolist()
+    [[False, False, True, False], [False, True, False, False]]
+    """
+    n = len(police_calls)
+
+    def cue(family: str) -> np.ndarray:
+        return np.asarray(cues.get(family, np.zeros(n))) != 0
+
+    with np.errstate(invalid="ignore"):  # NaN (unknown) compares False
+        repeat = police_calls >= repeat_police_calls
+    columns = [
+        cue("threat") & cue("weapon"),
+        cue("self_harm") & np.asarray(key_group_person, dtype=bool),
+        repeat,
+        cue("physical") & cue("injury"),
+    ]
+    return np.column_stack(columns).reshape(n, len(RULES))
+
+
+def police_calls_of(values: Iterable[object]) -> np.ndarray:
+    """Police-call counts read from cases (``_count``) as floats, NaN when unknown."""
+    return np.array([np.nan if (c := _count(v)) is None else c for v in values], dtype=np.float64)
+
+
 def flags_for(
     police_calls_before: object,
     key_group_person: bool,
@@ -83,21 +132,32 @@ def flags_for(
     *,
     repeat_police_calls: int = REPEAT_POLICE_CALLS,
 ) -> list[Flag]:
-    """The rules themselves, on what they read of a case (batch scoring calls this per case)."""
-    fired: list[Flag] = []
-    # The lexicon has no separate "threat to kill" family: a threat together with a weapon in
-    # the same narrative is the closest reading of DASH's "threats to kill with a weapon".
-    if _cue(cues, "threat") and _cue(cues, "weapon"):
-        fired.append(Flag("threat_with_weapon", RED, "事件简述同时提到言语威胁和凶器"))
-    if _cue(cues, "self_harm") and key_group_person:
-        fired.append(Flag("self_harm_key_group", RED, "重点人群当事人有自伤、自杀或同归于尽的言行"))
+    """``fired`` on one case, as the flags the API answers."""
+    row = fired(
+        police_calls_of([police_calls_before]),
+        np.array([key_group_person]),
+        {family: np.array([_cue(cues, family)]) for family in cues},
+        repeat_police_calls=repeat_police_calls,
+    )[0]
     calls = _count(police_calls_before)
-    if calls is not None and calls >= repeat_police_calls:
-        fired.append(Flag("repeat_police_calls", ORANGE, f"同一纠纷登记前已有{calls}次110报警"))
-    if _cue(cues, "physical") and _cue(cues, "injury"):
-        fired.append(Flag("violence_with_injury", ORANGE, "事件简述提到肢体冲突并已致伤"))
-    fired.sort(key=lambda f: -rank(f.level))
-    return fired
+    return [Flag(r.code, r.level, r.text.format(calls=calls)) for r, on in zip(RULES, row, strict=True) if on]
+
+
+def flag_codes_and_levels(
+    model_levels: Sequence[str], rules_fired: np.ndarray
+) -> tuple[list[str], list[str]]:
+    """Per case of ``fired``: its flag codes joined by ";", and its final level (``apply_flags``),
+    each worked out once per combination of rules and model level."""
+    masks = (rules_fired.astype(np.int64) @ (1 << np.arange(len(RULES)))).tolist()
+    combinations = [[r for i, r in enumerate(RULES) if mask >> i & 1] for mask in range(1 << len(RULES))]
+    codes = [";".join(f.code for f in flags) for flags in combinations]
+    final: dict[tuple[str, int], str] = {}
+    levels = []
+    for key in zip(model_levels, masks, strict=True):
+        if key not in final:
+            final[key] = apply_flags(key[0], combinations[key[1]])
+        levels.append(final[key])
+    return [codes[m] for m in masks], levels
 
 
 def apply_flags(model_level: str, flags: Sequence[Flag]) -> str:

@@ -21,7 +21,7 @@ from features.cues import CUE_COLUMNS
 from features.errors import DisputeRiskError
 from features.history_state import HistoryState
 from risk.drift import WATCHED
-from risk.flags import apply_flags, flags_for, is_key_group_person
+from risk.flags import fired, flag_codes_and_levels, is_key_group_person, police_calls_of
 from risk.model import EscalationModel, Transform, reason_text
 from training.parallel import ParallelTransform
 
@@ -66,10 +66,17 @@ def score_dataset(
         cases = cases[cases["registered_at"] >= start].reset_index(drop=True)
         parties = parties[parties["case_id"].isin(cases["case_id"])]
     assessed = model.assess(
-        cases, parties, history=state, n_reasons=n_reasons, transform=ParallelTransform(workers)
+        cases, parties, history=state, n_reasons=n_reasons, transform=_featurizer_run(workers)
     )
     scores = apply_policy(model, cases, parties, assessed, model_version)
     return ScoredBatch(scores, assessed, cases, len(dataset.rejects))
+
+
+def _featurizer_run(workers: int | None) -> Transform | None:
+    """The featurizer in this process unless ``workers`` > 1 asks for processes: with the cue
+    counts vectorised, spawning workers and shipping them the frame costs more than it saves
+    (bench/bench_score.py --workers 2 measures it)."""
+    return ParallelTransform(workers) if workers is not None and workers > 1 else None
 
 
 def recent_start(export_date: pd.Timestamp | None, recent_days: int, data_dir: Path) -> pd.Timestamp:
@@ -104,7 +111,7 @@ def score_for_index(
     cases = dataset.cases if since is None else dataset.cases.loc[dataset.cases["registered_at"] >= since]
     cases = cases.sort_values(["registered_at", "case_id"], kind="stable").reset_index(drop=True)
     parties = dataset.parties.loc[dataset.parties["case_id"].isin(cases["case_id"])]
-    return index_rows(model, cases, parties, state, model_version, ParallelTransform(workers))
+    return index_rows(model, cases, parties, state, model_version, _featurizer_run(workers))
 
 
 def index_rows(
@@ -173,15 +180,16 @@ def apply_policy(
     """The intake API's answer for each assessed case: hard flags beside the model (risk.flags),
     the final level, the reasons as text, the model's name and version."""
     key_group_person = _key_group_persons(cases["case_id"], parties)
-    cue_columns = [column for column in CUE_COLUMNS if column in assessed]
-    cue_rows = assessed[cue_columns].to_numpy(dtype=np.int64).tolist()
-    families = [CUE_COLUMNS[column] for column in cue_columns]
-    calls = cases["police_calls_before"].tolist() if "police_calls_before" in cases else [None] * len(cases)
-    flags = [
-        flags_for(call, bool(person), dict(zip(families, row, strict=True)))
-        for call, person, row in zip(calls, key_group_person, cue_rows, strict=True)
-    ]
+    cues = {
+        family: assessed[column].to_numpy(dtype=np.int64)
+        for column, family in CUE_COLUMNS.items()
+        if column in assessed
+    }
+    calls = police_calls_of(
+        cases["police_calls_before"] if "police_calls_before" in cases else [None] * len(cases)
+    )
     model_levels = assessed["model_level"].tolist()
+    codes, levels = flag_codes_and_levels(model_levels, fired(calls, key_group_person, cues))
     return pd.DataFrame(
         {
             "case_id": assessed["case_id"].to_numpy(),
@@ -189,9 +197,9 @@ def apply_policy(
             "area_code": cases["area_code"].to_numpy(),
             "category": cases["category"].to_numpy(),
             "risk": assessed["risk"].to_numpy(),
-            "level": [apply_flags(level, f) for level, f in zip(model_levels, flags, strict=True)],
+            "level": levels,
             "model_level": model_levels,
-            "flags": [";".join(flag.code for flag in f) for f in flags],
+            "flags": codes,
             "reasons": [reason_text(r) for r in assessed["reasons"]],
             "model_name": model.name,
             "model_version": model_version or "",
