@@ -7,7 +7,8 @@ Trains (once, cached) a model as of 26 weeks before the export's end, then times
 - the per-case path on a sample (``score_case`` one case at a time, each case then fed to the
   history): what batch scoring cost per row before it was vectorised;
 - batch scoring of every case of the export without reasons (``training.score.score_for_index``:
-  vectorised history, featurizer on every core, policy), in cases per second;
+  vectorised history, cue counts and policy; the featurizer in this process unless ``--workers``
+  N > 1 spawns N), in cases per second;
 - the area index over every week of the export (``risk.area_index.weekly_area_index``).
 Goals (issue 10): batch scoring >= 20,000 cases/s; index + scoring of 1,000,000 cases over 156
 weeks in under 2 minutes.
@@ -79,7 +80,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--baseline", type=int, default=3000, help="cases timed on the per-case path")
-    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--workers", type=int, default=None, help="featurizer processes (default: this one)")
     parser.add_argument(
         "--train-cases",
         type=int,
