@@ -35,7 +35,12 @@ def index(
         str | None, typer.Option("--from", help="first week: the ISO week of this date")
     ] = None,
     to_date: Annotated[str | None, typer.Option("--to", help="last week: the ISO week of this date")] = None,
-    workers: Annotated[int | None, typer.Option("--workers", help="processes for the featurizer")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", help="processes for the featurizer (default: this one; more only pays on many cores)"
+        ),
+    ] = None,
     tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", envvar="MLFLOW_TRACKING_URI")] = None,
     store: Annotated[
         bool, typer.Option("--store", help="also upsert the rows into the queue database (for the API)")

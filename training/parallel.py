@@ -1,5 +1,8 @@
-"""The featurizer over a large batch on every core: cue regexes and the narrative score are
-per-row Python, the rest of batch scoring is vectorised, so this is where the cores pay.
+"""The featurizer over a large batch in several processes, when asked for (``--workers N``).
+
+Batch scoring runs the featurizer in its own process by default: with the cue counts vectorised,
+spawning workers and shipping them the case frame costs more than the second core saves
+(bench/bench_score.py --workers 2 measures it). The option stays for machines with many cores.
 
 Worker processes are *spawned*, not forked: the parent has LightGBM's OpenMP and BLAS threads
 running, and a forked child of a threaded process can deadlock in them. A spawned worker
