@@ -9,9 +9,9 @@ operations. Resampling unit: the case.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,7 @@ from features.errors import DisputeRiskError
 
 DEFAULT_TOP_FRACTIONS: tuple[float, ...] = (0.01, 0.05, 0.10)
 _MIN_VALID_RESAMPLES = 20  # fewer two-class resamples than this and an interval means nothing
+K = TypeVar("K", bound=Hashable)  # how a caller names its models
 _CHUNK_CELLS = 2_000_000  # resamples x cases per chunk: bounds memory at a few tens of MB
 
 
@@ -146,10 +147,15 @@ def _auc(pos: np.ndarray, size: np.ndarray) -> np.ndarray:
         return (pos * (below + 0.5 * neg)).sum(axis=1) / (pos.sum(axis=1) * neg.sum(axis=1))
 
 
-def _kernel(s: _Sorted, w: np.ndarray, fractions: Sequence[float]) -> dict[str, np.ndarray]:
-    """All metrics for each row of the weight matrix ``w`` (resamples x cases, in sorted order)."""
+def _kernel(
+    s: _Sorted, w: np.ndarray, fractions: Sequence[float], *, auc_only: bool = False
+) -> dict[str, np.ndarray]:
+    """All metrics (``auc_only``: ROC-AUC alone) for each row of the weight matrix ``w``
+    (resamples x cases, in sorted order)."""
     pos_up, size_up = _group(s, w)
     auc = _auc(pos_up, size_up)
+    if auc_only:
+        return {"roc_auc": auc}
     pos, size = pos_up[:, ::-1], size_up[:, ::-1]  # tie groups, highest score first
     n_pos, total = pos.sum(axis=1), size.sum(axis=1)
     tp, count = np.cumsum(pos, axis=1), np.cumsum(size, axis=1)
@@ -227,25 +233,65 @@ def evaluate(
     each top fraction, and n, n_pos, base_rate (no interval). The ECE bins are fixed on the full
     sample, so a resample varies the cases, not the bin edges. ``n_boot=0`` gives no intervals.
     """
-    y_arr, p_arr = _check(y, p)
-    s = _Sorted.of(y_arr, p_arr, n_bins)
-    point = {k: float(v[0]) for k, v in _kernel(s, np.ones((1, len(y_arr))), top_fractions).items()}
-    draws: dict[str, list[np.ndarray]] = {k: [] for k in point}
-    for w in _weights(len(y_arr), n_boot, seed):
-        w = w[:, s.order]
-        n_pos = w @ s.y
-        two_class = (n_pos > 0) & (n_pos < len(s.y))
-        for key, values in _kernel(s, w[two_class], top_fractions).items():
-            draws[key].append(values)
-    metrics = {
-        k: Metric(v, *_interval(np.concatenate(draws[k]) if draws[k] else np.empty(0)))
-        for k, v in point.items()
-    }
-    n_pos = int(y_arr.sum())
-    metrics.update(
-        n=Metric(float(len(y_arr))), n_pos=Metric(float(n_pos)), base_rate=Metric(n_pos / len(y_arr))
+    metrics, _ = evaluate_many(
+        y, {0: p}, n_boot=n_boot, seed=seed, top_fractions=top_fractions, n_bins=n_bins
     )
-    return metrics
+    return metrics[0]
+
+
+def evaluate_many(
+    y: object,
+    scores: Mapping[K, object],
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    top_fractions: Sequence[float] = DEFAULT_TOP_FRACTIONS,
+    n_bins: int = 10,
+    compare_to: K | None = None,
+) -> tuple[dict[K, dict[str, Metric]], dict[K, AucDifference]]:
+    """``evaluate`` of each model's scores of the same cases, and with ``compare_to`` its
+    ``paired_auc_difference`` against each other model: the numbers of those calls (the same seed
+    draws the same resamples), drawn once for all of them instead of once per call."""
+    y_arr = _check(y, next(iter(scores.values())))[0]
+    sorted_ = {key: _Sorted.of(y_arr, _check(y_arr, p)[1], n_bins) for key, p in scores.items()}
+    ones = np.ones((1, len(y_arr)))
+    point = {
+        key: {k: float(v[0]) for k, v in _kernel(s, ones, top_fractions).items()}
+        for key, s in sorted_.items()
+    }
+    draws: dict[K, dict[str, list[np.ndarray]]] = {key: {k: [] for k in point[key]} for key in scores}
+    for w in _weights(len(y_arr), n_boot, seed):
+        two_class = None
+        for key, s in sorted_.items():
+            ws = w[:, s.order]
+            if two_class is None:  # the same for every model: a resample's count of positives
+                n_pos = ws @ s.y
+                two_class = (n_pos > 0) & (n_pos < len(s.y))
+            for name, values in _kernel(s, ws[two_class], top_fractions).items():
+                draws[key][name].append(values)
+    n_pos = int(y_arr.sum())
+    counts = {
+        "n": Metric(float(len(y_arr))),
+        "n_pos": Metric(float(n_pos)),
+        "base_rate": Metric(n_pos / len(y_arr)),
+    }
+    metrics = {
+        key: {k: Metric(v, *_interval(_joined(draws[key][k]))) for k, v in point[key].items()} | counts
+        for key in scores
+    }
+    differences: dict[K, AucDifference] = {}
+    if compare_to is not None:
+        # one-class resamples, skipped above, have no AUC: the paired interval drops them too
+        mine = _joined(draws[compare_to]["roc_auc"])
+        for key in scores:
+            if key != compare_to:
+                diff = point[compare_to]["roc_auc"] - point[key]["roc_auc"]
+                differences[key] = AucDifference(diff, *_interval(mine - _joined(draws[key]["roc_auc"])))
+    return metrics, differences
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.empty(0)
 
 
 def paired_auc_difference(
@@ -264,15 +310,28 @@ def paired_difference(
 ) -> AucDifference:
     """``metric`` (roc_auc, pr_auc, brier ...) of a minus that of b on the same cases, with a paired
     bootstrap interval (the same resamples for both)."""
+    return paired_differences(y, p_a, p_b, metrics=(metric,), n_boot=n_boot, seed=seed)[metric]
+
+
+def paired_differences(
+    y: object, p_a: object, p_b: object, *, metrics: Sequence[str], n_boot: int = 1000, seed: int = 0
+) -> dict[str, AucDifference]:
+    """``paired_difference`` of each of ``metrics``, from one set of resamples (the same seed gives
+    each metric the draws its own call would)."""
     y_arr, pa = _check(y, p_a)
     _, pb = _check(y, p_b)
     sa, sb = _Sorted.of(y_arr, pa), _Sorted.of(y_arr, pb)
     ones = np.ones((1, len(y_arr)))
-    if metric not in _kernel(sa, ones, ()):
-        raise DisputeRiskError(f"metric must be one of {sorted(_kernel(sa, ones, ()))}, got {metric!r}")
-    diff = float(_kernel(sa, ones, ())[metric][0] - _kernel(sb, ones, ())[metric][0])
-    draws = [
-        _kernel(sa, w[:, sa.order], ())[metric] - _kernel(sb, w[:, sb.order], ())[metric]
-        for w in _weights(len(y_arr), n_boot, seed)
-    ]
-    return AucDifference(diff, *_interval(np.concatenate(draws) if draws else np.empty(0)))
+    known = _kernel(sa, ones, ())
+    unknown = [m for m in metrics if m not in known]
+    if unknown:
+        raise DisputeRiskError(f"metric must be one of {sorted(known)}, got {unknown[0]!r}")
+    auc_only = set(metrics) == {"roc_auc"}
+    diff = {m: float(known[m][0] - _kernel(sb, ones, ())[m][0]) for m in metrics}
+    draws: dict[str, list[np.ndarray]] = {m: [] for m in metrics}
+    for w in _weights(len(y_arr), n_boot, seed):
+        a = _kernel(sa, w[:, sa.order], (), auc_only=auc_only)
+        b = _kernel(sb, w[:, sb.order], (), auc_only=auc_only)
+        for m in metrics:
+            draws[m].append(a[m] - b[m])
+    return {m: AucDifference(diff[m], *_interval(_joined(draws[m]))) for m in metrics}

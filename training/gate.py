@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training.evaluate import AucDifference, evaluate, paired_difference
+from training.evaluate import AucDifference, evaluate, paired_difference, paired_differences
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,10 @@ def decide(
             f"the window holds {int(mine['n_pos'])} escalations (< {policy.min_positives}): too little evidence"
         )
         return Decision(False, tuple(reasons), mine, theirs, None, None)
-    auc = paired_difference(y, challenger, champion, metric="roc_auc", n_boot=policy.n_boot, seed=policy.seed)
-    pr = paired_difference(y, challenger, champion, metric="pr_auc", n_boot=policy.n_boot, seed=policy.seed)
+    paired = paired_differences(
+        y, challenger, champion, metrics=("roc_auc", "pr_auc"), n_boot=policy.n_boot, seed=policy.seed
+    )
+    auc, pr = paired["roc_auc"], paired["pr_auc"]
     ok_auc, ok_pr = auc.lo >= -policy.auc_margin, pr.lo >= -policy.pr_auc_margin
     reasons.append(
         f"ROC-AUC {mine['roc_auc']:.4f} vs {theirs['roc_auc']:.4f}: difference {auc.diff:+.4f} "

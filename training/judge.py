@@ -18,10 +18,12 @@ import pandas as pd
 
 from features import area_codes
 from training.baselines import RedFlagChecklist, logistic_baseline
-from training.evaluate import AucDifference, Metric, calibration_table, evaluate, paired_auc_difference
+from training.evaluate import AucDifference, Metric, calibration_table, evaluate_many
 from training.fit import Fitted
 from training.metric_tables import slice_metrics
 from training.prepare import Prepared
+
+PAIRED_BOOT = 1000  # resamples of each AUC difference to a baseline
 
 
 class ModelKey(StrEnum):
@@ -65,12 +67,11 @@ def judge(prepared: Prepared, fitted: Fitted, *, n_boot: int = 1000, seed: int =
     }
     if prepared.oracle is not None:
         scores[ModelKey.ORACLE] = prepared.oracle[rows["test"]]
-    metrics = {key: evaluate(y_test, p, n_boot=n_boot, seed=seed) for key, p in scores.items()}
-    comparisons: dict[ModelKey, AucDifference] = {
-        key: paired_auc_difference(y_test, p_test, p, seed=seed)
-        for key, p in scores.items()
-        if key is not ModelKey.MODEL
-    }
+    metrics, comparisons = evaluate_many(y_test, scores, n_boot=n_boot, seed=seed, compare_to=ModelKey.MODEL)
+    if n_boot != PAIRED_BOOT:  # the paired intervals keep their own resamples whatever n_boot is
+        _, comparisons = evaluate_many(
+            y_test, scores, n_boot=PAIRED_BOOT, seed=seed, compare_to=ModelKey.MODEL
+        )
     test_frame, _ = prepared.window("test")
     return Judgement(
         metrics=MappingProxyType(metrics),
