@@ -71,13 +71,12 @@ class NarrativeScore(TransformerMixin, BaseEstimator):
             ngram_range=self.ngram_range,
             min_df=self.min_df,
             max_features=self.max_features,
-        ).fit(texts)
-        T = self.vectorizer_.transform(texts)
+        )
+        T = self.vectorizer_.fit_transform(texts)
         self.term_names_ = self.vectorizer_.get_feature_names_out()  # sorted once, not per reason
         n_pos = int(labels.sum())
         folds = min(self.folds, n_pos, len(labels) - n_pos)
         scores = np.empty(len(labels), dtype=np.float64)
-        self.model_ = self._linear().fit(T, labels)
         if folds >= 2:
             splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
             coefs, intercepts = [], []
@@ -88,10 +87,13 @@ class NarrativeScore(TransformerMixin, BaseEstimator):
                 intercepts.append(fold.intercept_)
             # New texts get the mean of the fold models (one linear model, as the score is linear):
             # the same strength of model that gave the training rows their scores, so the trees see
-            # one distribution of text scores in training and in use.
+            # one distribution of text scores in training and in use. (So no model is fitted on all
+            # rows: its coefficients would be replaced by these.)
+            self.model_ = fold
             self.model_.coef_ = np.mean(coefs, axis=0)
             self.model_.intercept_ = np.mean(intercepts, axis=0)
         else:  # too few positives to cross-fit: in-sample scores, said in the fitted state
+            self.model_ = self._linear().fit(T, labels)
             scores = self.model_.decision_function(T)
         self.cross_fitted_ = folds >= 2
         self.n_features_in_ = 1

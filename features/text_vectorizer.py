@@ -17,7 +17,7 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,6 +28,7 @@ from features.errors import DisputeRiskError
 from features.tokenizer import ChineseTokenizer
 
 NGRAM_JOINER = "_"
+T = TypeVar("T")
 _CHUNK = 4096  # texts per block in transform: bounds the transient index arrays
 # Counting document frequencies in fit: past this many distinct n-grams, those seen in only one
 # text so far are forgotten (they rarely reach min_df). Bounds memory on very large corpora.
@@ -77,17 +78,34 @@ class NarrativeVectorizer(TransformerMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any = None) -> NarrativeVectorizer:
         texts = as_text_list(X, "NarrativeVectorizer")
+        tokenizer = self._new_tokenizer()
+        return self._fit_tokens(tokenizer, map(tokenizer.tokenize, texts), len(texts))
+
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> sp.csr_matrix:
+        """``fit(X).transform(X)`` segmenting each text once: the tokens are kept between the two
+        (equal tokens as one shared string, so they cost a pointer each)."""
+        texts = as_text_list(X, "NarrativeVectorizer")
+        tokenizer = self._new_tokenizer()
+        shared: dict[str, str] = {}
+        tokens = [[shared.setdefault(t, t) for t in tokenizer.tokenize(text)] for text in texts]
+        self._fit_tokens(tokenizer, iter(tokens), len(texts))
+        return self._stack([self._transform_block(chunk) for chunk in _chunks(tokens, _CHUNK)])
+
+    def _new_tokenizer(self) -> ChineseTokenizer:
         self._validate_params()
-        tokenizer = ChineseTokenizer(backend=self.backend, user_dict=self.user_dict, stopwords=self.stopwords)
+        return ChineseTokenizer(backend=self.backend, user_dict=self.user_dict, stopwords=self.stopwords)
+
+    def _fit_tokens(
+        self, tokenizer: ChineseTokenizer, tokens: Iterator[list[str]], n_texts: int
+    ) -> NarrativeVectorizer:
         ngram_range = (int(self.ngram_range[0]), int(self.ngram_range[1]))
         df: Counter[str] = Counter()
         prune_at = _PRUNE_AT
-        for text in texts:
-            df.update(set(ngrams(tokenizer.tokenize(text), ngram_range)))
+        for text_tokens in tokens:
+            df.update(set(ngrams(text_tokens, ngram_range)))
             if len(df) > prune_at:
                 df = Counter({term: n for term, n in df.items() if n > 1})
                 prune_at = max(_PRUNE_AT, 2 * len(df))
-        n_texts = len(texts)
         low = self.min_df if isinstance(self.min_df, int) else math.ceil(self.min_df * n_texts)
         high = self.max_df if isinstance(self.max_df, int) else math.floor(self.max_df * n_texts)
         kept = [term for term, n in df.items() if low <= n <= high]
@@ -110,7 +128,12 @@ class NarrativeVectorizer(TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> sp.csr_matrix:
         require_fitted(self, "vocabulary_")
         texts = as_text_list(X, "NarrativeVectorizer")
-        blocks = [self._transform_block(chunk) for chunk in _chunks(texts, _CHUNK)]
+        tokenize = self.tokenizer_.tokenize
+        return self._stack(
+            [self._transform_block(list(map(tokenize, chunk))) for chunk in _chunks(texts, _CHUNK)]
+        )
+
+    def _stack(self, blocks: list[sp.csr_matrix]) -> sp.csr_matrix:
         if not blocks:
             return sp.csr_matrix((0, self.n_features_out_), dtype=np.float32)
         return blocks[0] if len(blocks) == 1 else sp.vstack(blocks, format="csr", dtype=np.float32)
@@ -139,17 +162,15 @@ class NarrativeVectorizer(TransformerMixin, BaseEstimator):
         require_fitted(self, "vocabulary_")
         return np.asarray(sorted(self.vocabulary_, key=self.vocabulary_.__getitem__), dtype=object)
 
-    def _transform_block(self, texts: list[str]) -> sp.csr_matrix:
+    def _transform_block(self, tokens: list[list[str]]) -> sp.csr_matrix:
+        """The rows of texts given as their tokens."""
         lookup = self.vocabulary_.get
-        tokenize = self.tokenizer_.tokenize
         ngram_range = self.ngram_range_
-        n_rows, n_cols = len(texts), self.n_features_out_
+        n_rows, n_cols = len(tokens), self.n_features_out_
         keys = array("q")  # row * n_cols + column of every in-vocabulary n-gram occurrence
-        for row, text in enumerate(texts):
+        for row, text_tokens in enumerate(tokens):
             offset = row * n_cols
-            keys.extend(
-                [offset + j for j in map(lookup, ngrams(tokenize(text), ngram_range)) if j is not None]
-            )
+            keys.extend([offset + j for j in map(lookup, ngrams(text_tokens, ngram_range)) if j is not None])
         # np.unique sorts the keys and counts repeats: rows, columns and counts in CSR order at once
         unique, counts = np.unique(np.frombuffer(keys, dtype=np.int64), return_counts=True)
         rows, cols = np.divmod(unique, n_cols)
@@ -185,7 +206,7 @@ class NarrativeVectorizer(TransformerMixin, BaseEstimator):
             raise DisputeRiskError(f"max_features must be an int >= 1 or None, got {mf!r}")
 
 
-def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk
