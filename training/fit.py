@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -142,13 +143,18 @@ COLUMNS = {WITH_TEXT: slice(None), WITHOUT_TEXT: slice(0, -1)}
 def _boosters(
     prepared: Prepared, featurizer: CaseFeaturizer, X: np.ndarray, *, quick: bool, seed: int
 ) -> dict[str, Any]:
-    """LightGBM with and without the text score, each stopped early on the validation window."""
+    """LightGBM with and without the text score, each stopped early on the validation window.
+
+    The two train side by side, one thread each (LightGBM releases the GIL): rounds of 8-leaf
+    trees are too short for two OpenMP threads to pay for their synchronisation, so one booster
+    per core is faster than each booster on both, and gives the same trees (measured)."""
     train, valid = prepared.rows["train"], prepared.rows["validation"]
     y = prepared.y
     names = list(featurizer.get_feature_names_out())
-    params = default_params(seed, quick=quick)
-    return {
-        choice: fit_booster(
+    params = {**default_params(seed, quick=quick), "num_threads": 1}
+
+    def one(cols: slice) -> Any:
+        return fit_booster(
             X[train][:, cols],
             y[train],
             X[valid][:, cols],
@@ -157,8 +163,10 @@ def _boosters(
             params=params,
             max_rounds=round_cap(quick),
         )
-        for choice, cols in COLUMNS.items()
-    }
+
+    with ThreadPoolExecutor(max_workers=len(COLUMNS)) as pool:
+        running = {choice: pool.submit(one, cols) for choice, cols in COLUMNS.items()}
+        return {choice: future.result() for choice, future in running.items()}
 
 
 def _choose_text(
