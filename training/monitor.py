@@ -27,15 +27,35 @@ class Monitoring:
     warnings: tuple[str, ...]
 
 
-def monitor(model: EscalationModel, prepared: Prepared, *, as_of: pd.Timestamp) -> Monitoring:
-    """The champion watched on the cases known at ``as_of`` (its probabilities as of registration)."""
+def watched_cases(prepared: Prepared, as_of: pd.Timestamp) -> pd.DataFrame:
+    """The rows of ``prepared.cases`` monitoring watches: those of the last ``WEEKS`` weeks."""
     cases = prepared.cases[prepared.cases["registered_at"] >= as_of - pd.Timedelta(weeks=WEEKS)]
     if cases.empty:
         raise DisputeRiskError(f"no case registered in the {WEEKS} weeks before {as_of}: nothing to monitor")
+    return cases
+
+
+def assess_as_of(model: EscalationModel, prepared: Prepared, cases: pd.DataFrame) -> pd.DataFrame:
+    """``model.assess`` of some rows of ``prepared.cases``, each case with its features as of its
+    registration (the model's history plus every record known at the as-of date). Index: 0..n-1."""
     state = copy.deepcopy(model.history)
     state.update(prepared.cases, prepared.parties)
     parties = prepared.parties[prepared.parties["case_id"].isin(cases["case_id"])]
-    assessed = model.assess(cases.reset_index(drop=True), parties, history=state, n_reasons=0)
+    return model.assess(cases.reset_index(drop=True), parties, history=state, n_reasons=0)
+
+
+def monitor(
+    model: EscalationModel,
+    prepared: Prepared,
+    *,
+    as_of: pd.Timestamp,
+    assessed: pd.DataFrame | None = None,
+) -> Monitoring:
+    """The champion watched on the cases known at ``as_of`` (its probabilities as of registration).
+    ``assessed``: ``assess_as_of`` of ``watched_cases`` when the caller has it already."""
+    cases = watched_cases(prepared, as_of)
+    if assessed is None:
+        assessed = assess_as_of(model, prepared, cases)
     labels = _labels(prepared, cases)
     weekly = weekly_monitoring(
         pd.DataFrame(

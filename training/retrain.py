@@ -10,7 +10,6 @@ run at a time (``training.run_lock``); a run for the same as-of date and data de
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import time
@@ -30,7 +29,7 @@ from training.feedback import FeedbackMerge, merge_feedback
 from training.fit import Fitted, fit
 from training.gate import GatePolicy, decide
 from training.judge import judge
-from training.monitor import Monitoring, monitor
+from training.monitor import Monitoring, assess_as_of, monitor, watched_cases
 from training.prepare import Prepared, prepare, resolve_as_of
 from training.report import card_for, metrics_json
 from training.run_lock import run_lock
@@ -133,15 +132,19 @@ def _run(
         else None
     )
     rows, window = judge_window(prepared.frame, prepared.y, prepared.rows["test"], champion, config.policy)
-    y = prepared.y[rows]
+    theirs, assessed = (
+        champion_scores(champion, prepared, rows, as_of) if champion is not None else (None, None)
+    )
     decision = decide(
-        y,
-        window_scores(fitted.model, prepared, rows),
-        window_scores(champion, prepared, rows) if champion is not None else None,
+        prepared.y[rows],
+        # the challenger's matrix of these rows is the one scoring would build (features as of
+        # registration, the test window never cross-fitted): no need to featurise them again
+        fitted.model.predict(fitted.X[rows]),
+        theirs,
         slice_groups(prepared.frame, rows),
         config.policy,
     )
-    watched = monitor(champion or fitted.model, prepared, as_of=as_of)
+    watched = monitor(champion or fitted.model, prepared, as_of=as_of, assessed=assessed)
     clock["gate"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -206,14 +209,19 @@ def judge_window(
     }  # fmt: skip
 
 
-def window_scores(model: EscalationModel, prepared: Prepared, rows: np.ndarray) -> np.ndarray:
-    """A model's calibrated risks of the window's cases, each with features as of its registration."""
-    state = copy.deepcopy(model.history)
-    state.update(prepared.cases, prepared.parties)
+def champion_scores(
+    champion: EscalationModel, prepared: Prepared, rows: np.ndarray, as_of: pd.Timestamp
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """The champion's calibrated risks of the window's ``rows`` of ``prepared.frame``, and its
+    ``assess_as_of`` of the cases monitoring watches: both from one featurisation of the cases
+    either needs (a case's features are as of its registration, whichever batch it is in)."""
+    cases = prepared.cases
+    watched = cases.index.isin(watched_cases(prepared, as_of).index)
     ids = prepared.frame["case_id"].iloc[rows]
-    cases = prepared.cases.set_index("case_id").loc[ids].reset_index()
-    parties = prepared.parties[prepared.parties["case_id"].isin(ids)]
-    return model.assess(cases, parties, history=state, n_reasons=0)["risk"].to_numpy()
+    needed = watched | cases["case_id"].isin(ids).to_numpy()
+    assessed = assess_as_of(champion, prepared, cases[needed])
+    risk = pd.Series(assessed["risk"].to_numpy(), index=cases.loc[needed, "case_id"].to_numpy())
+    return risk.loc[ids.to_numpy()].to_numpy(), assessed[watched[needed]].reset_index(drop=True)
 
 
 def slice_groups(frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
