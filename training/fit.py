@@ -23,7 +23,7 @@ from features.build import CaseFeaturizer
 from features.history_state import HistoryState
 from risk.calibration import ProbabilityCalibrator
 from risk.drift import SCORE, reference_sample
-from risk.model import MODEL_NAME, EscalationModel
+from risk.model import MODEL_NAME, EscalationModel, booster_predict
 from training.boost import default_params, fit_booster, round_cap
 from training.calibrate import choose_thresholds, threshold_report
 from training.prepare import Prepared
@@ -70,7 +70,7 @@ def finish_fit(
     booster, choice, valid_auc = _choose_text(prepared, X, boosters)
     if choice == WITHOUT_TEXT:
         featurizer, X = featurizer.without_text(), X[:, :-1]
-    raw = {w: booster.predict(X[rows]) for w, rows in prepared.rows.items()}
+    raw = {w: booster_predict(booster, X[rows]) for w, rows in prepared.rows.items()}
     y_calibration = prepared.y[prepared.rows["calibration"]]
     calibrator = ProbabilityCalibrator(method="auto").fit(raw["calibration"], y_calibration)
     p_calibration = calibrator.predict(raw["calibration"])
@@ -97,7 +97,11 @@ def finish_fit(
             "validation_auc": valid_auc,
             # the last windows as the model saw them: monitoring compares recent intake with this
             "reference": _reference(
-                prepared, featurizer, X[recent], calibrator.predict(booster.predict(X[recent])), recent
+                prepared,
+                featurizer,
+                X[recent],
+                calibrator.predict(booster_predict(booster, X[recent])),
+                recent,
             ),
         },
         name=MODEL_NAME,
@@ -176,7 +180,7 @@ def _choose_text(
     valid = prepared.rows["validation"]
     y = prepared.y
     valid_auc = {
-        choice: float(roc_auc_score(y[valid], booster.predict(X[valid][:, COLUMNS[choice]])))
+        choice: float(roc_auc_score(y[valid], booster_predict(booster, X[valid][:, COLUMNS[choice]])))
         for choice, booster in boosters.items()
     }
     choice = max(valid_auc, key=valid_auc.__getitem__)
