@@ -50,11 +50,8 @@ class _Batch:
         self.text_starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1])).astype(np.int64)
         self.text_ends = self.text_starts + lengths
 
-    # Each found on first use: a text without mentions needs none of them.
-    @cached_property
-    def clause_starts(self) -> np.ndarray:
-        return self._starts(self.lex.clause)
-
+    # Each found on first use: a text without mentions needs none of them. Clause boundaries are
+    # only looked for between a negator and a mention (``negated``): most text lies elsewhere.
     @cached_property
     def sentence_starts(self) -> np.ndarray:
         return self._starts(self.lex.sentence)
@@ -81,13 +78,24 @@ class _Batch:
         # the nearest negator ending at or before the mention; a farther one cannot reach past it
         i = np.searchsorted(self.negators[:, 1], starts, side="right") - 1
         neg_start, neg_end = self.negators[np.maximum(i, 0)].T
-        clause_start = self.clause_starts[np.searchsorted(self.clause_starts, starts, side="right") - 1]
-        near = (i >= 0) & (neg_start >= clause_start) & (starts - neg_end <= NEGATION_MAX_GAP)
+        near = (
+            (i >= 0)
+            & (starts - neg_end <= NEGATION_MAX_GAP)
+            & (self.text_of(neg_start) == self.text_of(starts))
+        )
         out = near.copy()
-        breaker = self.lex.breaker
         for k in np.flatnonzero(near).tolist():
-            out[k] = breaker.search(self.joined, int(neg_end[k]), int(starts[k])) is None
+            out[k] = self._one_clause_unbroken(int(neg_start[k]), int(neg_end[k]), int(starts[k]))
         return out
+
+    def _one_clause_unbroken(self, neg_start: int, neg_end: int, start: int) -> bool:
+        # A clause starts where a boundary match ends: none may end in (neg_start, start]. The
+        # search reads one character past the mention's start so that a boundary's look-ahead
+        # sees what it would see in the whole text; a match found there ends past ``start``.
+        boundary = self.lex.clause.search(self.joined, neg_start, start + 1)
+        if boundary is not None and boundary.end() <= start:
+            return False
+        return self.lex.breaker.search(self.joined, neg_end, start) is None
 
     def benign(self, family: str, sentences: np.ndarray) -> np.ndarray:
         """Whether each sentence (an index into sentence_starts) tells of a harmless setting."""
