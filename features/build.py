@@ -76,7 +76,7 @@ class CaseFeaturizer(TransformerMixin, BaseEstimator):
                 C=self.text_C,
                 backend=self.tokenizer_backend,
             )
-            text_column = self.text_.fit_transform(texts, y)
+            text_column = self.text_.fit_transform(texts, y, normalised=True)
         names = [name for name in CATALOGUE.names if self.use_text or name != TEXT_FEATURE]
         self.feature_names_ = np.array(names, dtype=object)
         return self._matrix(X, texts, text_column)
@@ -85,7 +85,8 @@ class CaseFeaturizer(TransformerMixin, BaseEstimator):
         require_fitted(self, "feature_names_")
         _require_columns(X)
         texts = _normalised(X)
-        return self._matrix(X, texts, self.text_.transform(texts) if self.text_ is not None else None)
+        text_column = self.text_.transform(texts, normalised=True) if self.text_ is not None else None
+        return self._matrix(X, texts, text_column)
 
     def transform_one(self, case: Mapping[str, Any], history: Mapping[str, float]) -> np.ndarray:
         """The intake fast path: one case as a mapping, its history features as a mapping -> (1, F)."""
@@ -94,7 +95,7 @@ class CaseFeaturizer(TransformerMixin, BaseEstimator):
         values = self.cues_.transform_one(text, normalised=True)
         values += [history.get(name, np.nan) for name in HISTORY_FEATURES]
         if self.text_ is not None:
-            values.append(float(self.text_.score_one(text)))
+            values.append(float(self.text_.score_one(text, normalised=True)))
         return np.concatenate([tabular_row(case), np.array(values, dtype=np.float32)])[None, :]
 
     def without_text(self) -> CaseFeaturizer:
@@ -108,7 +109,7 @@ class CaseFeaturizer(TransformerMixin, BaseEstimator):
 
     def top_terms(self, narrative: str, k: int = 2) -> list[str]:
         text = getattr(self, "text_", None)  # a featurizer pickled before it had one
-        return [] if text is None else text.top_terms(normalise_text(narrative), k)
+        return [] if text is None else text.top_terms(normalise_text(narrative), k, normalised=True)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         require_fitted(self, "feature_names_")
@@ -126,7 +127,7 @@ class CaseFeaturizer(TransformerMixin, BaseEstimator):
 
 
 def _normalised(X: pd.DataFrame) -> list[str]:
-    # Normalise once; the cue and word transformers accept normalised text unchanged (idempotent).
+    # Normalise once: the cue and word transformers are told so (``normalised=True``) and skip it.
     return [normalise_text(str(t)) for t in X["narrative"]]
 
 

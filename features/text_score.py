@@ -57,12 +57,15 @@ class NarrativeScore(TransformerMixin, BaseEstimator):
         self.backend = backend
         self.random_state = random_state
 
-    def fit(self, X: Any, y: Any) -> NarrativeScore:
-        self.fit_transform(X, y)
+    def fit(self, X: Any, y: Any, *, normalised: bool = False) -> NarrativeScore:
+        self.fit_transform(X, y, normalised=normalised)
         return self
 
-    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
-        """Fit on all rows; return cross-fitted scores for these same rows."""
+    def fit_transform(
+        self, X: Any, y: Any = None, *, normalised: bool = False, **fit_params: Any
+    ) -> np.ndarray:
+        """Fit on all rows; return cross-fitted scores for these same rows. ``normalised`` (here
+        and in the transforms): the texts already went through ``normalise_text``."""
         texts = as_text_list(X, "NarrativeScore")
         labels = _labels(y, len(texts))
         self.__dict__.pop("_coef32", None)  # score_one's copy of the coefficients, made anew
@@ -72,7 +75,7 @@ class NarrativeScore(TransformerMixin, BaseEstimator):
             min_df=self.min_df,
             max_features=self.max_features,
         )
-        T = self.vectorizer_.fit_transform(texts)
+        T = self.vectorizer_.fit_transform(texts, normalised=normalised)
         self.term_names_ = self.vectorizer_.get_feature_names_out()  # sorted once, not per reason
         n_pos = int(labels.sum())
         folds = min(self.folds, n_pos, len(labels) - n_pos)
@@ -99,30 +102,30 @@ class NarrativeScore(TransformerMixin, BaseEstimator):
         self.n_features_in_ = 1
         return scores[:, None].astype(np.float32)
 
-    def transform(self, X: Any) -> np.ndarray:
+    def transform(self, X: Any, *, normalised: bool = False) -> np.ndarray:
         require_fitted(self, "model_")
         texts = as_text_list(X, "NarrativeScore")
         # The linear score directly: sklearn's per-call input checks cost as much as the product
         # for the single narrative of an intake request.
-        T = self.vectorizer_.transform(texts)
+        T = self.vectorizer_.transform(texts, normalised=normalised)
         return (T @ self.model_.coef_[0] + self.model_.intercept_[0]).reshape(-1, 1).astype(np.float32)
 
-    def score_one(self, text: str) -> np.float32:
+    def score_one(self, text: str, *, normalised: bool = False) -> np.float32:
         """``transform([text])[0, 0]`` for one text without a sparse matrix (the intake fast
         path). The same arithmetic as scipy's float32 CSR times the coefficients there: float32
         products summed in column order in float32, then the intercept in float64."""
         require_fitted(self, "model_")
-        cols, values = self.vectorizer_.transform_one(text)
+        cols, values = self.vectorizer_.transform_one(text, normalised=normalised)
         coef = self.__dict__.get("_coef32")
         if coef is None:
             coef = self._coef32 = self.model_.coef_[0].astype(np.float32)
         total = np.cumsum(values * coef[cols], dtype=np.float32)[-1] if cols else np.float32(0.0)
         return np.float32(float(total) + float(self.model_.intercept_[0]))
 
-    def top_terms(self, text: str, k: int = 2) -> list[str]:
+    def top_terms(self, text: str, k: int = 2, *, normalised: bool = False) -> list[str]:
         """The words of this narrative that raise its score the most (for plain-language reasons)."""
         require_fitted(self, "model_")
-        row = self.vectorizer_.transform([text])
+        row = self.vectorizer_.transform([text], normalised=normalised)
         weights = row.data * self.model_.coef_[0][row.indices]
         names = self.term_names_
         order = np.argsort(-weights)

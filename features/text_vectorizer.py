@@ -76,18 +76,25 @@ class NarrativeVectorizer(TransformerMixin, BaseEstimator):
         self.max_features = max_features
         self.sublinear_tf = sublinear_tf
 
-    def fit(self, X: Any, y: Any = None) -> NarrativeVectorizer:
+    def fit(self, X: Any, y: Any = None, *, normalised: bool = False) -> NarrativeVectorizer:
+        """``normalised`` (here and in the transforms): the texts already went through ``normalise_text``."""
         texts = as_text_list(X, "NarrativeVectorizer")
         tokenizer = self._new_tokenizer()
-        return self._fit_tokens(tokenizer, map(tokenizer.tokenize, texts), len(texts))
+        tokens = (tokenizer.tokenize(text, normalised=normalised) for text in texts)
+        return self._fit_tokens(tokenizer, tokens, len(texts))
 
-    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> sp.csr_matrix:
+    def fit_transform(
+        self, X: Any, y: Any = None, *, normalised: bool = False, **fit_params: Any
+    ) -> sp.csr_matrix:
         """``fit(X).transform(X)`` segmenting each text once: the tokens are kept between the two
         (equal tokens as one shared string, so they cost a pointer each)."""
         texts = as_text_list(X, "NarrativeVectorizer")
         tokenizer = self._new_tokenizer()
         shared: dict[str, str] = {}
-        tokens = [[shared.setdefault(t, t) for t in tokenizer.tokenize(text)] for text in texts]
+        tokens = [
+            [shared.setdefault(t, t) for t in tokenizer.tokenize(text, normalised=normalised)]
+            for text in texts
+        ]
         self._fit_tokens(tokenizer, iter(tokens), len(texts))
         return self._stack([self._transform_block(chunk) for chunk in _chunks(tokens, _CHUNK)])
 
@@ -125,12 +132,15 @@ class NarrativeVectorizer(TransformerMixin, BaseEstimator):
         self.n_features_out_ = len(kept)
         return self
 
-    def transform(self, X: Any) -> sp.csr_matrix:
+    def transform(self, X: Any, *, normalised: bool = False) -> sp.csr_matrix:
         require_fitted(self, "vocabulary_")
         texts = as_text_list(X, "NarrativeVectorizer")
-        tokenize = self.tokenizer_.tokenize
+        tokenize_many = self.tokenizer_.tokenize_many
         return self._stack(
-            [self._transform_block(list(map(tokenize, chunk))) for chunk in _chunks(texts, _CHUNK)]
+            [
+                self._transform_block(tokenize_many(chunk, normalised=normalised))
+                for chunk in _chunks(texts, _CHUNK)
+            ]
         )
 
     def _stack(self, blocks: list[sp.csr_matrix]) -> sp.csr_matrix:
@@ -138,14 +148,16 @@ class NarrativeVectorizer(TransformerMixin, BaseEstimator):
             return sp.csr_matrix((0, self.n_features_out_), dtype=np.float32)
         return blocks[0] if len(blocks) == 1 else sp.vstack(blocks, format="csr", dtype=np.float32)
 
-    def transform_one(self, text: str) -> tuple[list[int], np.ndarray]:
+    def transform_one(self, text: str, *, normalised: bool = False) -> tuple[list[int], np.ndarray]:
         """The one row ``transform([text])`` gives, as (columns in order, float32 values): the
         intake fast path, without building a sparse matrix. The same arithmetic in the same
         order as ``_transform_block``, so the values are identical."""
         require_fitted(self, "vocabulary_")
         lookup = self.vocabulary_.get
         counts: dict[int, int] = {}
-        for j in map(lookup, ngrams(self.tokenizer_.tokenize(text), self.ngram_range_)):
+        for j in map(
+            lookup, ngrams(self.tokenizer_.tokenize(text, normalised=normalised), self.ngram_range_)
+        ):
             if j is not None:
                 counts[j] = counts.get(j, 0) + 1
         cols = sorted(counts)

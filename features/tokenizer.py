@@ -188,19 +188,20 @@ class ChineseTokenizer:
         assert self._resolved is not None
         return self._resolved
 
-    def tokenize(self, text: str) -> list[str]:
-        """Tokens of one narrative (raw or already normalised: normalising is idempotent)."""
+    def tokenize(self, text: str, *, normalised: bool = False) -> list[str]:
+        """Tokens of one narrative. ``normalised``: ``text`` already went through ``normalise_text``
+        (the featurizer normalises once for every text feature); the tokens are the same either way."""
         cut = self._cut or self._ensure_loaded()
         stop = self._stopset
         # most tokens start with an ideograph: the inline range test spares a call per token
         return [
             tok
-            for tok in cut(normalise_text(text))
+            for tok in cut(text if normalised else normalise_text(text))
             if tok not in stop and ("\u4e00" <= tok[0] <= "\u9fff" or _is_word(tok))
         ]
 
-    def tokenize_many(self, texts: Iterable[str]) -> list[list[str]]:
-        return [self.tokenize(text) for text in texts]
+    def tokenize_many(self, texts: Iterable[str], *, normalised: bool = False) -> list[list[str]]:
+        return [self.tokenize(text, normalised=normalised) for text in texts]
 
     def _ensure_loaded(self) -> Callable[[str], list[str]]:
         with self._lock:

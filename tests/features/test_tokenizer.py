@@ -213,3 +213,10 @@ def test_unreadable_user_dict_is_a_clear_error(tmp_path):
     missing = tmp_path / "nope.txt"
     with pytest.raises(DisputeRiskError, match="user_dict must be a readable UTF-8 file"):
         ChineseTokenizer(user_dict=missing).tokenize("纠纷")
+
+
+@pytest.mark.parametrize("text", [FULL_WIDTH, HALF_WIDTH, SPACED, "Call １１０，İstanbul", ""])
+def test_tokenize_of_normalised_text_skips_no_token(tokenizer, text):
+    # the featurizer normalises once and says so; the tokens must be those of the raw text
+    assert tokenizer.tokenize(normalise_text(text), normalised=True) == tokenizer.tokenize(text)
+    assert tokenizer.tokenize_many([normalise_text(text)], normalised=True) == [tokenizer.tokenize(text)]
