@@ -20,7 +20,7 @@ import pandas as pd
 
 from features.areas import AreaTree
 from features.errors import ContractError
-from features.fields import as_text
+from features.fields import as_text, as_texts
 from features.readers import RawTable, read_table
 from features.records import table_warnings, validate_frame
 from features.schema import CASE_AREA_LEVELS
@@ -147,9 +147,7 @@ def _keep(raw: RawTable, kind: str, rejects: list[dict[str, object]], key: tuple
     typed, errors = validate_frame(kind, raw.frame)
     for position, error in errors:
         _add(rejects, raw, position, error.field, error.value, error.reason)
-    parts = [
-        np.array([as_text(v) for v in raw.frame[c]] if len(raw.frame) else [], dtype=object) for c in key
-    ]
+    parts = [np.array(as_texts(raw.frame[c]) if len(raw.frame) else [], dtype=object) for c in key]
     joined = parts[0] if len(parts) == 1 else parts[0] + "\x1f" + parts[1]
     keys = pd.Series(joined, index=raw.frame.index, dtype=object)
     repeated = keys.duplicated().to_numpy() & np.logical_and.reduce([part != "" for part in parts])

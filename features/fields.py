@@ -74,6 +74,14 @@ def as_text(value: object) -> str:
     return str(value).strip()
 
 
+def as_texts(column: pd.Series) -> list[str]:
+    """``as_text`` of each value; a column of str only (as CSV gives) without its type checks."""
+    try:
+        return list(map(str.strip, column))
+    except TypeError:
+        return [as_text(value) for value in column]
+
+
 @dataclass(frozen=True)
 class Text:
     """Free text or one of ``choices``; stripped, as every value is."""
@@ -211,9 +219,12 @@ Field = Text | Code | Number | Integer | Boolean | DateTime
 def parse_column(rule: Field, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """``rule.parse`` over a column of raw values -> (typed values, broken mask) as arrays; the
     values of broken rows are undefined. Date-times come back as datetime64[ns], all else object."""
-    if isinstance(rule, Text):
+    if isinstance(rule, Text) and rule.choices is None:
         return _text_column(rule, column)
     codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    if isinstance(rule, Text):  # a few choices: each distinct raw value checked once
+        values, broken = _text_column(rule, pd.Series(uniques, dtype=object))
+        return values[codes], broken[codes]
     texts = [as_text(value) for value in uniques]
     if isinstance(rule, DateTime):
         values, broken = _datetimes(rule, texts)
@@ -228,10 +239,7 @@ def parse_column(rule: Field, column: pd.Series) -> tuple[np.ndarray, np.ndarray
 
 
 def _text_column(rule: Text, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        texts = list(map(str.strip, column))  # what ``as_text`` does to a str, minus its type checks
-    except TypeError:
-        texts = [as_text(value) for value in column]
+    texts = as_texts(column)
     values = np.empty(len(texts), dtype=object)
     values[:] = texts
     empty = values == ""
