@@ -60,7 +60,7 @@ class RetrainOutcome:
     window: dict[str, Any]
     feedback: dict[str, int] | None
     monitoring_warnings: tuple[str, ...]
-    seconds: dict[str, float]
+    seconds: dict[str, float]  # per stage, from fingerprint to register (as in decision.json)
 
     @property
     def promoted(self) -> bool:
@@ -94,12 +94,14 @@ def retrain(
     models_dir = Path(models_dir or Path.cwd() / "models")
     registry.configure(tracking_uri, models_dir)
     with run_lock(models_dir / "retrain.lock"):
+        t = time.perf_counter()
         as_of = resolve_as_of(dataset, config.as_of)
         key = fingerprint(dataset, feedback, as_of, config)
         earlier = _decided(key)
         if earlier is not None:
             return replace(earlier, repeated=True)
-        return _run(dataset, feedback, as_of, key, config, models_dir, fit_stage)
+        clock = {"fingerprint": time.perf_counter() - t}
+        return _run(dataset, feedback, as_of, key, config, models_dir, fit_stage, clock)
 
 
 def _run(
@@ -110,19 +112,23 @@ def _run(
     config: RetrainConfig,
     models_dir: Path,
     fit_stage: FitStage,
+    clock: dict[str, float],
 ) -> RetrainOutcome:
     # One run reads top to bottom (train -> gate -> register -> promote -> mark done) on purpose:
     # the order is what makes a crashed run safe, so it is not split across helpers.
-    clock: dict[str, float] = {}
+    # ``clock``: seconds per stage, named as ``risk train`` names them (history = feedback + prepare).
     t = time.perf_counter()
     merged: FeedbackMerge | None = None
     if feedback is not None:
         cases, merged = merge_feedback(dataset.cases, feedback, as_of=as_of)
         dataset = replace(dataset, cases=cases)
     prepared = prepare(dataset, as_of=as_of, horizon_days=config.horizon_days)
+    clock["history"] = time.perf_counter() - t
     fitted = fit_stage(prepared, quick=config.quick, seed=config.seed)
+    clock.update(fitted.seconds)  # features, train
+    t = time.perf_counter()
     judgement = judge(prepared, fitted, n_boot=config.n_boot, seed=config.seed)
-    clock["train"] = time.perf_counter() - t
+    clock["evaluate"] = time.perf_counter() - t
 
     t = time.perf_counter()
     champion_version = aliases.alias_version(MODEL_NAME, registry.CHAMPION)
@@ -148,11 +154,11 @@ def _run(
     clock["gate"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    seconds = {**clock, **fitted.seconds}
     registration = register_model(
-        dataset, prepared, fitted, judgement, seconds, tracking_uri=None, models_dir=models_dir, register=True,
-        aliases=(), set_champion_if_missing=False, quick=config.quick, seed=config.seed,
+        dataset, prepared, fitted, judgement, dict(clock), tracking_uri=None, models_dir=models_dir,
+        register=True, aliases=(), set_champion_if_missing=False, quick=config.quick, seed=config.seed,
     )  # fmt: skip
+    clock["register"] = time.perf_counter() - t  # the tags and aliases after decision.json: not timed
     version = str(registration.version)
     outcome = RetrainOutcome(
         status=PROMOTED if decision.promote else KEPT,
@@ -164,15 +170,14 @@ def _run(
         window=window,
         feedback=merged.__dict__ if merged else None,
         monitoring_warnings=watched.warnings,
-        seconds=seconds,
+        seconds=dict(clock),
     )
     _record(registration.run_id, version, champion_version, outcome, prepared, fitted, judgement, watched)
     if decision.promote:
         aliases.promote(MODEL_NAME, version)
     # last: only a run that applied its decision is one a repeat may stand on
     _client().set_model_version_tag(MODEL_NAME, version, RETRAIN_KEY, key)
-    clock["register"] = time.perf_counter() - t
-    return replace(outcome, seconds={**seconds, "register": clock["register"]})
+    return outcome
 
 
 def judge_window(
@@ -240,11 +245,8 @@ def fingerprint(
 ) -> str:
     """The run's identity: the as-of date, the data and the settings that change what is trained."""
     digest = hashlib.sha256()
-    columns = [
-        c
-        for c in ("case_id", "registered_at", "area_code", "escalated", "escalated_at")
-        if c in dataset.cases
-    ]
+    named = ("case_id", "registered_at", "area_code", "escalated", "escalated_at")
+    columns = [c for c in named if c in dataset.cases]
     for frame in (dataset.cases[columns], dataset.parties[["case_id", "party_id"]], feedback):
         if frame is not None:
             digest.update(pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy().tobytes())

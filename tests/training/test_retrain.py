@@ -99,6 +99,9 @@ def test_a_second_run_for_the_same_date_and_data_decides_nothing_new(dataset, st
         first.status,
         first.challenger_version,
     )
+    # the repeat reads decision.json: it holds every stage's time, register included
+    stages = {"fingerprint", "history", "features", "train", "evaluate", "gate", "register"}
+    assert set(first.seconds) == stages and again.seconds == first.seconds
     from mlflow import MlflowClient
 
     assert len(MlflowClient().search_model_versions(f"name='{MODEL_NAME}'")) == 1
