@@ -47,13 +47,21 @@ class CaseTable:
         return np.searchsorted(self.row_case, np.arange(len(self) + 1))
 
 
+def _as_str(column: pd.Series) -> pd.Series:
+    """``column.astype(str)``, but an object column of str only (as the loader gives) stays as it
+    is: copying it into pandas' string array was the dearest step of a history update."""
+    if column.dtype == object and pd.api.types.infer_dtype(column, skipna=False) == "string":
+        return column
+    return column.astype(str)
+
+
 def prepare(cases: pd.DataFrame, parties: pd.DataFrame) -> CaseTable:
     require_columns(cases, "cases", ("case_id", "registered_at", "area_code"))
     require_columns(parties, "parties", ("case_id", "party_id", "party_type"))
     n = len(cases)
-    case_ids = cases["case_id"].astype(str).reset_index(drop=True)
+    case_ids = _as_str(cases["case_id"]).reset_index(drop=True)
     # One hash pass over both id columns gives duplicates and each party row's case.
-    codes, _ = pd.factorize(pd.concat([case_ids, parties["case_id"].astype(str)], ignore_index=True))
+    codes, _ = pd.factorize(pd.concat([case_ids, _as_str(parties["case_id"])], ignore_index=True))
     own = codes[:n]
     position = np.full(int(codes.max(initial=-1)) + 1, -1, dtype=np.int64)
     position[own] = np.arange(n)
@@ -72,7 +80,7 @@ def prepare(cases: pd.DataFrame, parties: pd.DataFrame) -> CaseTable:
     kept = case_pos >= 0
     if parties["party_id"].isna().to_numpy()[kept].any():
         raise RecordError("party_id", None, "is required")
-    party_codes, party_ids = pd.factorize(parties["party_id"].astype(str), use_na_sentinel=False)
+    party_codes, party_ids = pd.factorize(_as_str(parties["party_id"]), use_na_sentinel=False)
     ptype = parties["party_type"]
     is_person = ptype.eq(NATURAL_PERSON).fillna(False).to_numpy(dtype=bool)
     is_org = ptype.eq(ORGANISATION).fillna(False).to_numpy(dtype=bool)
