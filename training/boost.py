@@ -28,7 +28,10 @@ def default_params(seed: int = 0, *, quick: bool = False) -> dict[str, Any]:
         # every round (a tenth of the training time) and was never read.
         "metric": ["binary_logloss"],
         "first_metric_only": True,
-        "num_threads": 2,
+        # One thread per booster: rounds of 8-leaf trees are too short for two OpenMP threads to
+        # pay for their synchronisation (beside a busy process they wait on each other for most
+        # of each round), so the two candidate boosters train side by side instead (training.fit).
+        "num_threads": 1,
         "verbosity": -1,
         "seed": seed,
         "deterministic": True,
@@ -49,19 +52,6 @@ def round_cap(quick: bool) -> int:
 def booster_params(params: dict[str, Any], feature_names: list[str]) -> dict[str, Any]:
     """``params`` with the catalogue's monotone constraints for these features, in order."""
     return {**params, "monotone_constraints": CATALOGUE.monotone(feature_names)}
-
-
-# Below this many training rows one thread is faster than two: each of the few hundred rounds is
-# too short to pay for the threads' synchronisation, and with a second busy process on the machine
-# (a test worker, the API) two OpenMP threads wait on each other for most of every round (a
-# 6,000-row booster: 1.5 s on one thread, 7.9 s on two beside another busy process). Measured
-# results are the same either way.
-ONE_THREAD_BELOW_ROWS = 100_000
-
-
-def threads_for(n_rows: int, most: int) -> int:
-    """LightGBM threads for a training set of ``n_rows`` rows, at most ``most``."""
-    return 1 if n_rows < ONE_THREAD_BELOW_ROWS else most
 
 
 def column_names(n: int) -> list[str]:
@@ -85,7 +75,6 @@ def fit_booster(
     marks so (a threat, another 110 call): without the constraint a tree may learn a dip from noise."""
     names = column_names(len(feature_names))
     params = booster_params(params, feature_names)
-    params["num_threads"] = threads_for(len(y_train), params["num_threads"])
     train = lgb.Dataset(X_train, label=y_train, feature_name=names, free_raw_data=True)
     valid = lgb.Dataset(X_valid, label=y_valid, reference=train, free_raw_data=True)
     return lgb.train(

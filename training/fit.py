@@ -155,7 +155,7 @@ def _boosters(
     train, valid = prepared.rows["train"], prepared.rows["validation"]
     y = prepared.y
     names = list(featurizer.get_feature_names_out())
-    params = {**default_params(seed, quick=quick), "num_threads": 1}
+    params = default_params(seed, quick=quick)
 
     def one(cols: slice) -> Any:
         return fit_booster(
