@@ -20,7 +20,6 @@ from features.catalogue import RISES, Family, Feature, fixed
 from features.checks import as_text_list, require_fitted
 from features.cue_lexicon import CUE_FAMILIES, CUE_LABELS
 from features.cue_rules import count_cues
-from features.cue_scan import _compile, _Compiled, _compiled, family_spans  # noqa: F401 (tests reach the lexicon here)
 from features.errors import DisputeRiskError
 from features.tokenizer import normalise_text
 
@@ -68,12 +67,6 @@ def detect_cues(text: str, *, normalised: bool = False) -> dict[str, int]:
     """
     counts = count_cues([text if normalised else normalise_text(text)])[0]
     return dict(zip(CUE_FAMILIES, counts.tolist(), strict=True))
-
-
-def _mentions(norm: str, lex: _Compiled) -> dict[str, list[tuple[int, int]]]:
-    """Each family's matches in one text, as the batch scan finds them (a test compares them with
-    each family pattern's ``finditer``)."""
-    return {family: family_spans(norm, lex, i) for i, (family, _) in enumerate(lex.families)}
 
 
 def cue_reasons(counts: dict[str, int]) -> list[str]:

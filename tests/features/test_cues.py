@@ -12,13 +12,11 @@ import pytest
 from sklearn.base import clone
 
 from features.cue_lexicon import FAMILY_PATTERNS
+from features.cue_scan import _compile, _compiled, family_spans
 from features.cues import (
     CUE_FAMILIES,
     CUE_LABELS,
     CueFlags,
-    _compile,
-    _compiled,
-    _mentions,
     cue_reasons,
     detect_cues,
 )
@@ -266,7 +264,8 @@ def test_matches_tried_only_where_a_family_can_start_equal_a_full_scan(shared_da
     lex = _compiled()
     for text in map(normalise_text, texts):
         full = {family: [m.span() for m in pattern.finditer(text)] for family, pattern in lex.families}
-        assert _mentions(text, lex) == full, text[:40]
+        found = {family: family_spans(text, lex, i) for i, (family, _) in enumerate(lex.families)}
+        assert found == full, text[:40]
 
 
 # -- CueFlags

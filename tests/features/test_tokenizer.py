@@ -179,9 +179,9 @@ def test_jieba_cache_goes_to_the_cache_dir_not_the_package(tmp_path):
 def test_importing_the_text_modules_loads_no_segmenter_and_jieba_stays_quiet():
     code = (
         "import sys\n"
-        "import features.text_vectorizer, features.cues, features.tokenizer\n"
+        "import features.text_vectorizer, features.cues, features.cue_scan, features.tokenizer\n"
         "assert 'jieba' not in sys.modules and 'rjieba' not in sys.modules, 'imported at import time'\n"
-        "assert features.cues._compiled.cache_info().currsize == 0, 'lexicon compiled at import time'\n"
+        "assert features.cue_scan._compiled.cache_info().currsize == 0, 'lexicon compiled at import time'\n"
         "features.tokenizer.ChineseTokenizer(backend='jieba').tokenize('双方发生纠纷')\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
