@@ -18,9 +18,12 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from features.catalogue import Catalogue
 from features.checks import require_fitted
+from features.cue_lexicon import CUE_FAMILIES
+from features.cue_rules import count_cues
 from features.cues import CUE_CATALOGUE, CUE_REASON_FAMILIES, CueFlags
 from features.errors import DisputeRiskError
 from features.history_schema import HISTORY_CATALOGUE, HISTORY_FEATURES, HISTORY_REASON_FAMILIES
+from features.narrative_parts import NarrativeParts, narrative_parts, normalised
 from features.tabular import TABULAR_CATALOGUE, TABULAR_REASON_FAMILIES, tabular_matrix, tabular_row
 from features.text_score import TEXT_CATALOGUE, TEXT_FEATURE, TEXT_REASON_FAMILIES, NarrativeScore
 from features.tokenizer import normalise_text
@@ -62,9 +65,13 @@ class CaseFeaturizer(TransformerMixin, BaseEstimator):
         self.fit_transform(X, y)
         return self
 
-    def fit_transform(self, X: pd.DataFrame, y: Any = None, **fit_params: Any) -> np.ndarray:
+    def fit_transform(
+        self, X: pd.DataFrame, y: Any = None, *, cue_counts: np.ndarray | None = None, **fit_params: Any
+    ) -> np.ndarray:
+        """``cue_counts``: ``count_cues`` of X's narratives when already computed (a worker
+        process counts them while this one fits the word score)."""
         _require_columns(X)
-        texts = _normalised(X)
+        texts = normalised(X["narrative"])
         self.cues_ = CueFlags().fit(texts)
         text_column = None
         self.text_: NarrativeScore | None = None
@@ -79,14 +86,21 @@ class CaseFeaturizer(TransformerMixin, BaseEstimator):
             text_column = self.text_.fit_transform(texts, y, normalised=True)
         names = [name for name in CATALOGUE.names if self.use_text or name != TEXT_FEATURE]
         self.feature_names_ = np.array(names, dtype=object)
-        return self._matrix(X, texts, text_column)
+        counts = _checked(cue_counts, len(X)) if cue_counts is not None else count_cues(texts)
+        return self._matrix(X, NarrativeParts(counts, text_column))
 
-    def transform(self, X: pd.DataFrame) -> np.ndarray:
+    def transform(self, X: pd.DataFrame, *, narrative: NarrativeParts | None = None) -> np.ndarray:
+        """``narrative``: ``narrative_parts(X["narrative"], self.text_)`` when already computed
+        (batch scoring computes them in a second process while this one reads the history)."""
         require_fitted(self, "feature_names_")
         _require_columns(X)
-        texts = _normalised(X)
-        text_column = self.text_.transform(texts, normalised=True) if self.text_ is not None else None
-        return self._matrix(X, texts, text_column)
+        if narrative is None:
+            narrative = narrative_parts(X["narrative"], self.text_)
+        elif len(narrative) != len(X) or (narrative.word_score is None) != (self.text_ is None):
+            raise DisputeRiskError(
+                f"narrative parts of {len(narrative)} rows do not fit this featurizer and {len(X)} cases"
+            )
+        return self._matrix(X, narrative)
 
     def transform_one(self, case: Mapping[str, Any], history: Mapping[str, float]) -> np.ndarray:
         """The intake fast path: one case as a mapping, its history features as a mapping -> (1, F)."""
@@ -115,20 +129,21 @@ class CaseFeaturizer(TransformerMixin, BaseEstimator):
         require_fitted(self, "feature_names_")
         return self.feature_names_
 
-    def _matrix(self, X: pd.DataFrame, texts: list[str], text_column: np.ndarray | None) -> np.ndarray:
+    def _matrix(self, X: pd.DataFrame, narrative: NarrativeParts) -> np.ndarray:
         parts = [
             tabular_matrix(X),
-            self.cues_.counts(texts, normalised=True).astype(np.float32),
+            self.cues_.from_counts(narrative.cue_counts).astype(np.float32),
             X.loc[:, list(HISTORY_FEATURES)].to_numpy(dtype=np.float32),
         ]
-        if text_column is not None:
-            parts.append(np.asarray(text_column, dtype=np.float32).reshape(-1, 1))
+        if narrative.word_score is not None:
+            parts.append(np.asarray(narrative.word_score, dtype=np.float32).reshape(-1, 1))
         return np.hstack(parts).astype(np.float32, copy=False)
 
 
-def _normalised(X: pd.DataFrame) -> list[str]:
-    # Normalise once: the cue and word transformers are told so (``normalised=True``) and skip it.
-    return [normalise_text(str(t)) for t in X["narrative"]]
+def _checked(cue_counts: np.ndarray, n: int) -> np.ndarray:
+    if cue_counts.shape != (n, len(CUE_FAMILIES)):
+        raise DisputeRiskError(f"cue counts of shape {cue_counts.shape} do not fit {n} cases")
+    return cue_counts
 
 
 def _require_columns(X: pd.DataFrame) -> None:

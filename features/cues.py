@@ -109,7 +109,11 @@ class CueFlags(TransformerMixin, BaseEstimator):
         """``transform`` of a list of texts; ``normalised``: each already went through
         ``normalise_text`` (the featurizer normalises once for every text feature)."""
         require_fitted(self, "families_")
-        counts = count_cues(texts if normalised else [normalise_text(t) for t in texts])
+        return self.from_counts(count_cues(texts if normalised else [normalise_text(t) for t in texts]))
+
+    def from_counts(self, counts: np.ndarray) -> np.ndarray:
+        """``counts``' output from ``count_cues``'s (every family, uncapped) of the same texts."""
+        require_fitted(self, "families_")
         out = counts[:, [CUE_FAMILIES.index(f) for f in self.families_]].astype(np.float64)
         if self.max_count is not None:
             np.minimum(out, self.max_count, out=out)
