@@ -38,34 +38,61 @@ class SortedEvents:
     def __init__(self, keys: np.ndarray, times: np.ndarray) -> None:
         order = np.lexsort((times, keys))
         keys, self.times = keys[order], times[order]
-        self.keys, starts = np.unique(keys, return_index=True)
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, np.int64)
+        self.keys = keys[starts]  # sorted: a key's first event starts its segment
         self.starts = np.append(starts, len(keys)).astype(np.int64)
         self.distinct_times = np.unique(self.times)
         self.width = len(self.distinct_times) + 1  # a rank, or a bound past the last time
         segment = np.repeat(np.arange(len(self.keys), dtype=np.int64), np.diff(self.starts))
-        self.packed = segment * self.width + np.searchsorted(self.distinct_times, self.times)
+        self.packed = segment * self.width + search(self.distinct_times, self.times)
 
-    def _locate(self, keys: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(segment of each key, whether the key has events, position of the bound in ``packed``)."""
-        segment = np.searchsorted(self.keys, keys)
+    def of(self, keys: np.ndarray) -> KeyedEvents:
+        """The events of each of ``keys``, for several bounds (the keys are looked up once)."""
+        segment = search(self.keys, keys)
         found = segment < len(self.keys)
         found[found] = self.keys[segment[found]] == keys[found]
-        rank = np.searchsorted(self.distinct_times, bounds)  # distinct times earlier than the bound
-        position = np.searchsorted(self.packed, segment * self.width + rank)
-        return segment, found, position
+        return KeyedEvents(self, segment, found)
 
     def below(self, keys: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-        """For each (key, bound), how many events of the key are earlier than the bound."""
-        segment, found, position = self._locate(keys, bounds)
-        return np.where(found, position - self.starts[np.minimum(segment, len(self.keys))], 0)
+        return self.of(keys).below(bounds)
 
-    def last_before(self, keys: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-        """For each (key, bound), the latest event time of the key earlier than the bound."""
-        segment, found, position = self._locate(keys, bounds)
-        has = found & (position > self.starts[np.minimum(segment, len(self.keys))])
-        out = np.full(len(keys), NO_TIME, dtype=np.int64)
-        out[has] = self.times[position[has] - 1]
+
+class KeyedEvents:
+    """The events of a key per query row (``SortedEvents.of``)."""
+
+    def __init__(self, events: SortedEvents, segment: np.ndarray, found: np.ndarray) -> None:
+        self.events, self.segment, self.found = events, segment, found
+        self.first = events.starts[np.minimum(segment, len(events.keys))]  # the segment's first event
+
+    def _position(self, bounds: np.ndarray) -> np.ndarray:
+        """Position in ``packed`` of each row's bound: its key's events before it end there."""
+        e = self.events
+        rank = search(e.distinct_times, bounds)  # distinct times earlier than the bound
+        return search(e.packed, self.segment * e.width + rank)
+
+    def below(self, bounds: np.ndarray) -> np.ndarray:
+        """For each row, how many events of its key are earlier than its bound."""
+        return np.where(self.found, self._position(bounds) - self.first, 0)
+
+    def last_before(self, bounds: np.ndarray) -> np.ndarray:
+        """For each row, the latest event time of its key earlier than its bound."""
+        position = self._position(bounds)
+        has = self.found & (position > self.first)
+        out = np.full(len(self.segment), NO_TIME, dtype=np.int64)
+        out[has] = self.events.times[position[has] - 1]
         return out
+
+
+def search(sorted_values: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(sorted_values, queries)``, the queries visited in ascending order: on
+    arrays larger than the CPU caches that is several times faster (each search starts near
+    the last), for the same result."""
+    if len(queries) < 1024 or not len(sorted_values) or (queries[1:] >= queries[:-1]).all():
+        return np.searchsorted(sorted_values, queries)
+    order = np.argsort(queries)
+    out = np.empty(len(queries), dtype=np.intp)
+    out[order] = np.searchsorted(sorted_values, queries[order])
+    return out
 
 
 def batch_history(
@@ -89,10 +116,11 @@ def _party_columns(
 ) -> dict[str, np.ndarray]:
     n, rows = len(table), table.row_case
     keys, t = party_hash[table.row_party], table.registered[table.row_case]
-    prior = events["party_cases"].below(keys, t)
-    recent = prior - events["party_cases"].below(keys, t - PARTY_WINDOW_DAYS * NS_PER_DAY)
+    cases = events["party_cases"].of(keys)
+    prior = cases.below(t)
+    recent = prior - cases.below(t - PARTY_WINDOW_DAYS * NS_PER_DAY)
     known = events["party_escalations"].below(keys, t + 1)  # escalations known at t count
-    last_each = np.where(table.row_person, events["party_cases"].last_before(keys, t), NO_TIME)
+    last_each = np.where(table.row_person, cases.last_before(t), NO_TIME)
     last = per_case(np.maximum, last_each, rows, n, NO_TIME)
     seen = last != NO_TIME
     days_since = np.full(n, np.nan)
@@ -132,11 +160,11 @@ def _area_columns(
         has = keys >= 0
         residents_of = pd.Series(keys).map(residents).to_numpy(dtype=np.float64)
         for kind, hi in zip(AREA_KINDS, (t, t + 1), strict=True):  # escalations known at t count
-            index = events[f"{level}_{kind}"]
-            before_hi = index.below(keys, hi)
+            index = events[f"{level}_{kind}"].of(keys)
+            before_hi = index.below(hi)
             for days in AREA_WINDOWS_DAYS:
                 name = area_feature(level, kind, days)
-                counts = (before_hi - index.below(keys, t - days * NS_PER_DAY)).astype(np.float64)
+                counts = (before_hi - index.below(t - days * NS_PER_DAY)).astype(np.float64)
                 out[name] = np.where(has, counts, np.nan)
                 out[rate_feature(name)] = out[name] * PER_RESIDENTS / residents_of
     return out

@@ -33,6 +33,7 @@ from features.history_schema import (
     PARTY_WINDOW_DAYS,
     PER_RESIDENTS,
     area_feature,
+    escalation_known_ns,
     key_group_mask,
     key_group_row,
     population_by_area,
@@ -118,10 +119,7 @@ class HistoryState:
         table = prepare(cases, parties)
         ids = stable_hashes(table.case_ids)
         held = self._cases.contains(ids)
-        if "escalated_at" in cases:
-            at = times_ns(cases["escalated_at"], "escalated_at", required=False)
-            for i in np.flatnonzero(held & (table.known != NO_TIME)):
-                self._learn(int(ids[i]), int(at[i]), table.case_ids.iloc[i])
+        self._learn_held(cases, ids, held, table.known)
         new = ~held
         party_hash = stable_hashes(table.party_ids)
         for name, (keys, times) in _events(table, party_hash, new).items():
@@ -147,6 +145,25 @@ class HistoryState:
                 counts,
                 party_hash[table.row_party[rows]],
             )
+
+    def learn_escalations(self, cases: pd.DataFrame) -> None:
+        """What ``update`` learns of the cases the state already holds (escalations it did not
+        know), and nothing else: for a batch whose new cases ``features_for`` reads as the
+        batch's own records, without adding them."""
+        if "escalated_at" not in cases:
+            return
+        ids = stable_hashes(cases["case_id"])
+        held = self._cases.contains(ids)
+        if held.any():
+            registered = times_ns(cases["registered_at"], "registered_at", required=True)
+            self._learn_held(cases, ids, held, escalation_known_ns(cases, registered))
+
+    def _learn_held(self, cases: pd.DataFrame, ids: np.ndarray, held: np.ndarray, known: np.ndarray) -> None:
+        if "escalated_at" not in cases:
+            return
+        at = times_ns(cases["escalated_at"], "escalated_at", required=False)
+        for i in np.flatnonzero(held & (known != NO_TIME)):
+            self._learn(int(ids[i]), int(at[i]), cases["case_id"].iloc[i])
 
     def record_escalation(self, case_id: str, escalated_at: object) -> None:
         """A held case turned criminal at ``escalated_at``: later cases will count it."""

@@ -50,9 +50,12 @@ class CaseTable:
 def _as_str(column: pd.Series) -> pd.Series:
     """``column.astype(str)``, but an object column of str only (as the loader gives) stays as it
     is: copying it into pandas' string array was the dearest step of a history update."""
-    if column.dtype == object and pd.api.types.infer_dtype(column, skipna=False) == "string":
-        return column
-    return column.astype(str)
+    return column if _all_str(column) else column.astype(str)
+
+
+def _all_str(column: pd.Series) -> bool:
+    """An object column of str only (none missing): a quick scan, unlike ``isna`` of objects."""
+    return column.dtype == object and pd.api.types.infer_dtype(column, skipna=False) == "string"
 
 
 def prepare(cases: pd.DataFrame, parties: pd.DataFrame) -> CaseTable:
@@ -78,9 +81,10 @@ def prepare(cases: pd.DataFrame, parties: pd.DataFrame) -> CaseTable:
     # Parties of cases not in this table cannot change these cases' features: left out.
     case_pos = position[codes[n:]]
     kept = case_pos >= 0
-    if parties["party_id"].isna().to_numpy()[kept].any():
+    party_id = parties["party_id"]
+    if not _all_str(party_id) and party_id.isna().to_numpy()[kept].any():
         raise RecordError("party_id", None, "is required")
-    party_codes, party_ids = pd.factorize(_as_str(parties["party_id"]), use_na_sentinel=False)
+    party_codes, party_ids = pd.factorize(_as_str(party_id), use_na_sentinel=False)
     ptype = parties["party_type"]
     is_person = ptype.eq(NATURAL_PERSON).fillna(False).to_numpy(dtype=bool)
     is_org = ptype.eq(ORGANISATION).fillna(False).to_numpy(dtype=bool)
