@@ -1,12 +1,16 @@
 """The weighted kernel behind ``training.evaluate``: cases sorted once by score, every metric
 computed for a matrix of case weights (1 for the point estimate, the times a case was drawn for a
-bootstrap resample), the resamples' weights drawn in chunks, and percentile intervals."""
+bootstrap resample), the resamples' weights drawn in chunks and their statistics computed on every
+CPU, and percentile intervals."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -14,6 +18,7 @@ from features.errors import DisputeRiskError
 
 _MIN_VALID_RESAMPLES = 20  # fewer two-class resamples than this and an interval means nothing
 _CHUNK_CELLS = 2_000_000  # resamples x cases per chunk: bounds memory at a few tens of MB
+Key = TypeVar("Key", bound=Hashable)  # how a caller names the statistics of a resample
 
 
 def bin_ids(p: np.ndarray, n_bins: int, strategy: str) -> np.ndarray:
@@ -128,6 +133,52 @@ def bootstrap_weights(n: int, n_boot: int, seed: int) -> Iterator[np.ndarray]:
         b = min(chunk, n_boot - start)
         idx = rng.integers(0, n, size=(b, n)) + np.arange(b)[:, None] * n
         yield np.bincount(idx.ravel(), minlength=b * n).reshape(b, n).astype(float)
+
+
+def bootstrap_statistics(
+    n: int,
+    n_boot: int,
+    seed: int,
+    statistics: Callable[[np.ndarray], Mapping[Key, np.ndarray]],
+    *,
+    threads: int | None = None,
+) -> dict[Key, np.ndarray]:
+    """``statistics`` of the resamples of ``bootstrap_weights(n, n_boot, seed)``, each of its arrays
+    joined over the resamples in draw order ({} when ``n_boot`` is 0).
+
+    ``statistics`` maps rows of weights (resamples x cases) to arrays of values, each row's values
+    computed from that row alone, as ``kernel`` does. A chunk's rows are split in up to ``threads``
+    parts (default: one per CPU) computed side by side (numpy lets go of the GIL in its loops) while
+    this thread draws the next chunk: the draws stay in order. The values are those of
+    ``statistics`` of each whole chunk in turn, bit for bit, as no part is a lone row (see
+    ``_row_parts``). Memory: two chunks of weights and one chunk's worth of work at a time.
+    """
+    threads = threads or os.cpu_count() or 1
+    drawn: dict[Key, list[np.ndarray]] = {}
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        running: list[Future[Mapping[Key, np.ndarray]]] = []
+        for w in bootstrap_weights(n, n_boot, seed):  # drawn while the chunk before is computed
+            ahead = [pool.submit(statistics, rows) for rows in _row_parts(w, threads)]
+            _collect(running, drawn)
+            running = ahead
+        _collect(running, drawn)
+    return {key: np.concatenate(parts) for key, parts in drawn.items()}
+
+
+def _row_parts(w: np.ndarray, parts: int) -> list[np.ndarray]:
+    """Up to ``parts`` runs of consecutive rows of ``w``, none a lone row unless ``w`` is one.
+
+    A lone row is contiguous both ways, and numpy sums it pairwise; rows of a column-major batch
+    (what ``w[:, order]`` gives) it sums column by column. So a row's metrics are the same bits in
+    any batch of two rows or more, and others in a batch of one (tested).
+    """
+    return np.array_split(w, max(1, min(parts, len(w) // 2)))
+
+
+def _collect(running: list[Future[Mapping[Key, np.ndarray]]], drawn: dict[Key, list[np.ndarray]]) -> None:
+    for future in running:
+        for key, values in future.result().items():
+            drawn.setdefault(key, []).append(values)
 
 
 def interval(samples: np.ndarray) -> tuple[float, float]:
