@@ -17,10 +17,11 @@ import pandas as pd
 
 from features.checks import check_labels
 from features.errors import DisputeRiskError
-from training.resampling import SortedCases, bin_ids, bootstrap_weights, interval, kernel, pct
+from training.resampling import SortedCases, bin_ids, bootstrap_statistics, interval, kernel, pct
 
 DEFAULT_TOP_FRACTIONS: tuple[float, ...] = (0.01, 0.05, 0.10)
 K = TypeVar("K", bound=Hashable)  # how a caller names its models
+_NONE = np.empty(0)  # the draws of n_boot=0
 
 
 class Metric(NamedTuple):
@@ -134,16 +135,21 @@ def evaluate_many(
     point = {
         key: {k: float(v[0]) for k, v in kernel(s, ones, top_fractions).items()} for key, s in sorted_.items()
     }
-    draws: dict[K, dict[str, list[np.ndarray]]] = {key: {k: [] for k in point[key]} for key in scores}
-    for w in bootstrap_weights(len(y_arr), n_boot, seed):
-        two_class = None
+    positives = np.flatnonzero(y_arr)
+
+    def resampled(w: np.ndarray) -> dict[tuple[K, str], np.ndarray]:
+        # the same for every model: a resample's count of positives (whole numbers, so exact; not
+        # w @ y, whose BLAS threads would spin on the CPUs the resamples are computed on)
+        n_pos = w[:, positives].sum(axis=1)
+        two_class = (n_pos > 0) & (n_pos < len(y_arr))
+        out = {}
         for key, s in sorted_.items():
-            ws = w[:, s.order]
-            if two_class is None:  # the same for every model: a resample's count of positives
-                n_pos = ws @ s.y
-                two_class = (n_pos > 0) & (n_pos < len(s.y))
-            for name, values in kernel(s, ws[two_class], top_fractions).items():
-                draws[key][name].append(values)
+            for name, values in kernel(s, w[:, s.order][two_class], top_fractions).items():
+                out[key, name] = values
+        return out
+
+    drawn = bootstrap_statistics(len(y_arr), n_boot, seed, resampled)
+    draws = {key: {k: drawn.get((key, k), _NONE) for k in point[key]} for key in scores}
     n_pos = int(y_arr.sum())
     counts = {
         "n": Metric(float(len(y_arr))),
@@ -151,22 +157,18 @@ def evaluate_many(
         "base_rate": Metric(n_pos / len(y_arr)),
     }
     metrics = {
-        key: {k: Metric(v, *interval(_joined(draws[key][k]))) for k, v in point[key].items()} | counts
+        key: {k: Metric(v, *interval(draws[key][k])) for k, v in point[key].items()} | counts
         for key in scores
     }
     differences: dict[K, AucDifference] = {}
     if compare_to is not None:
         # one-class resamples, skipped above, have no AUC: the paired interval drops them too
-        mine = _joined(draws[compare_to]["roc_auc"])
+        mine = draws[compare_to]["roc_auc"]
         for key in scores:
             if key != compare_to:
                 diff = point[compare_to]["roc_auc"] - point[key]["roc_auc"]
-                differences[key] = AucDifference(diff, *interval(mine - _joined(draws[key]["roc_auc"])))
+                differences[key] = AucDifference(diff, *interval(mine - draws[key]["roc_auc"]))
     return metrics, differences
-
-
-def _joined(parts: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate(parts) if parts else np.empty(0)
 
 
 def paired_auc_difference(
@@ -203,10 +205,11 @@ def paired_differences(
         raise DisputeRiskError(f"metric must be one of {sorted(known)}, got {unknown[0]!r}")
     auc_only = set(metrics) == {"roc_auc"}
     diff = {m: float(known[m][0] - kernel(sb, ones, ())[m][0]) for m in metrics}
-    draws: dict[str, list[np.ndarray]] = {m: [] for m in metrics}
-    for w in bootstrap_weights(len(y_arr), n_boot, seed):
+
+    def resampled(w: np.ndarray) -> dict[str, np.ndarray]:
         a = kernel(sa, w[:, sa.order], (), auc_only=auc_only)
         b = kernel(sb, w[:, sb.order], (), auc_only=auc_only)
-        for m in metrics:
-            draws[m].append(a[m] - b[m])
-    return {m: AucDifference(diff[m], *interval(_joined(draws[m]))) for m in metrics}
+        return {m: a[m] - b[m] for m in metrics}
+
+    draws = bootstrap_statistics(len(y_arr), n_boot, seed, resampled)
+    return {m: AucDifference(diff[m], *interval(draws.get(m, _NONE))) for m in metrics}
