@@ -9,7 +9,7 @@ NaN means "unknown" (LightGBM routes it on its own branch).
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -66,10 +66,15 @@ class CaseFeaturizer(TransformerMixin, BaseEstimator):
         return self
 
     def fit_transform(
-        self, X: pd.DataFrame, y: Any = None, *, cue_counts: np.ndarray | None = None, **fit_params: Any
+        self,
+        X: pd.DataFrame,
+        y: Any = None,
+        *,
+        cue_counts: Callable[[], np.ndarray] | None = None,
+        **fit_params: Any,
     ) -> np.ndarray:
-        """``cue_counts``: ``count_cues`` of X's narratives when already computed (a worker
-        process counts them while this one fits the word score)."""
+        """``cue_counts``: gives ``count_cues`` of X's narratives, asked once the word score is
+        fitted (training has a second process count them meanwhile)."""
         _require_columns(X)
         texts = normalised(X["narrative"])
         self.cues_ = CueFlags().fit(texts)
@@ -86,20 +91,24 @@ class CaseFeaturizer(TransformerMixin, BaseEstimator):
             text_column = self.text_.fit_transform(texts, y, normalised=True)
         names = [name for name in CATALOGUE.names if self.use_text or name != TEXT_FEATURE]
         self.feature_names_ = np.array(names, dtype=object)
-        counts = _checked(cue_counts, len(X)) if cue_counts is not None else count_cues(texts)
+        counts = _checked(cue_counts(), len(X)) if cue_counts is not None else count_cues(texts)
         return self._matrix(X, NarrativeParts(counts, text_column))
 
     def transform(self, X: pd.DataFrame, *, narrative: NarrativeParts | None = None) -> np.ndarray:
         """``narrative``: ``narrative_parts(X["narrative"], self.text_)`` when already computed
-        (batch scoring computes them in a second process while this one reads the history)."""
+        (batch scoring computes them in a second process while this one reads the history); its
+        word score may be left out (None), and is then computed here."""
         require_fitted(self, "feature_names_")
         _require_columns(X)
         if narrative is None:
             narrative = narrative_parts(X["narrative"], self.text_)
-        elif len(narrative) != len(X) or (narrative.word_score is None) != (self.text_ is None):
+        elif len(narrative) != len(X) or (narrative.word_score is not None and self.text_ is None):
             raise DisputeRiskError(
                 f"narrative parts of {len(narrative)} rows do not fit this featurizer and {len(X)} cases"
             )
+        elif narrative.word_score is None and self.text_ is not None:
+            words = self.text_.transform(normalised(X["narrative"]), normalised=True)
+            narrative = NarrativeParts(narrative.cue_counts, words)
         return self._matrix(X, narrative)
 
     def transform_one(self, case: Mapping[str, Any], history: Mapping[str, float]) -> np.ndarray:

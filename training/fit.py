@@ -26,6 +26,7 @@ from risk.drift import SCORE, reference_sample
 from risk.model import MODEL_NAME, EscalationModel, booster_predict
 from training.boost import default_params, fit_booster, round_cap
 from training.calibrate import choose_thresholds, threshold_report
+from training.narrative_worker import NarrativeJob
 from training.prepare import Prepared
 from training.split import WINDOWS
 
@@ -132,11 +133,19 @@ def fit_features(prepared: Prepared, quick: bool) -> tuple[CaseFeaturizer, np.nd
     """The featurizer fitted on the train window, and the matrix of every labelled row."""
     rows, frame, y = prepared.rows, prepared.frame, prepared.y
     featurizer = new_featurizer(quick)
-    train_rows = featurizer.fit_transform(frame.iloc[rows["train"]], y[rows["train"]])
+    train = frame.iloc[rows["train"]]
+    # A second process counts the training rows' cues while this one fits the word score, then
+    # both compute the other rows' narrative parts (training.narrative_worker).
+    with NarrativeJob(train["narrative"].tolist(), None) as cues:
+        train_rows = featurizer.fit_transform(
+            train, y[rows["train"]], cue_counts=lambda: cues.result().cue_counts
+        )
     X = np.empty((len(frame), train_rows.shape[1]), dtype=np.float32)
     X[rows["train"]] = train_rows  # cross-fitted text scores for the rows the text model saw
-    rest = np.concatenate([rows[w] for w in WINDOWS[1:]])
-    X[rest] = featurizer.transform(frame.iloc[rest])
+    others = np.concatenate([rows[w] for w in WINDOWS[1:]])
+    rest = frame.iloc[others]
+    with NarrativeJob(rest["narrative"].tolist(), featurizer.text_) as parts:
+        X[others] = parts.transform(featurizer, rest)
     return featurizer, X
 
 

@@ -14,7 +14,9 @@ from features.errors import DisputeRiskError
 from risk.drift import SCORE, WATCHED, drift_table
 from risk.model import EscalationModel
 from risk.monitoring import weekly_monitoring
+from training.narrative_worker import NarrativeJob
 from training.prepare import Prepared
+from training.score import hold_all_but
 
 RECENT_WEEKS = 4  # recent intake: the last weeks before the as-of date
 WEEKS = 26  # weeks of the monitoring table
@@ -38,10 +40,12 @@ def watched_cases(prepared: Prepared, as_of: pd.Timestamp) -> pd.DataFrame:
 def assess_as_of(model: EscalationModel, prepared: Prepared, cases: pd.DataFrame) -> pd.DataFrame:
     """``model.assess`` of some rows of ``prepared.cases``, each case with its features as of its
     registration (the model's history plus every record known at the as-of date). Index: 0..n-1."""
-    state = copy.deepcopy(model.history)
-    state.update(prepared.cases, prepared.parties)
+    cases = cases.reset_index(drop=True)
     parties = prepared.parties[prepared.parties["case_id"].isin(cases["case_id"])]
-    return model.assess(cases.reset_index(drop=True), parties, history=state, n_reasons=0)
+    with NarrativeJob(cases["narrative"].tolist(), getattr(model.featurizer, "text_", None)) as narratives:
+        state = copy.deepcopy(model.history)
+        hold_all_but(state, cases, prepared.cases, prepared.parties)
+        return model.assess(cases, parties, history=state, n_reasons=0, transform=narratives.transform)
 
 
 def monitor(

@@ -11,8 +11,10 @@ import pytest
 
 from features.build import CaseFeaturizer, case_frame
 from features.contract import load_dataset
+from features.cue_rules import count_cues
 from features.errors import DisputeRiskError
 from features.history_batch import compute_history_features
+from features.narrative_parts import NarrativeParts, narrative_parts, normalised
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +106,33 @@ def test_text_needs_labels_to_fit(frame_and_labels) -> None:
     frame, _, _ = frame_and_labels
     with pytest.raises(DisputeRiskError, match="needs the labels y"):
         CaseFeaturizer().fit(frame.iloc[:100])
+
+
+def test_narrative_parts_computed_elsewhere_give_the_same_matrix(frame_and_labels, fitted) -> None:
+    """Training and batch scoring hand the featurizer narrative parts a second process computed."""
+    frame, _, y = frame_and_labels
+    train, new = frame.iloc[:3000], frame.iloc[3000:3400]
+    counted = count_cues(normalised(train["narrative"]))
+    asked: list[bool] = []
+
+    def counts() -> np.ndarray:
+        asked.append(True)
+        return counted
+
+    again = CaseFeaturizer(text_max_features=2000, text_min_df=2)
+    np.testing.assert_array_equal(
+        again.fit_transform(train, y[:3000], cue_counts=counts),
+        CaseFeaturizer(text_max_features=2000, text_min_df=2).fit_transform(train, y[:3000]),
+    )
+    assert asked == [True]
+    parts = narrative_parts(new["narrative"], fitted.text_)
+    expected = fitted.transform(new)
+    np.testing.assert_array_equal(fitted.transform(new, narrative=parts), expected)
+    # without the word score, the featurizer computes it
+    np.testing.assert_array_equal(
+        fitted.transform(new, narrative=NarrativeParts(parts.cue_counts, None)), expected
+    )
+    with pytest.raises(DisputeRiskError, match="do not fit"):
+        fitted.transform(new.iloc[:10], narrative=parts)
+    with pytest.raises(DisputeRiskError, match="do not fit"):
+        fitted.without_text().transform(new, narrative=parts)
