@@ -101,7 +101,7 @@ def finish_fit(
                 prepared,
                 featurizer,
                 X[recent],
-                calibrator.predict(booster_predict(booster, X[recent])),
+                calibrator.predict(np.concatenate([raw["calibration"], raw["test"]])),  # rows of ``recent``
                 recent,
             ),
         },
