@@ -74,12 +74,13 @@ def as_text(value: object) -> str:
     return str(value).strip()
 
 
-def as_texts(column: pd.Series) -> list[str]:
-    """``as_text`` of each value; a column of str only (as CSV gives) without its type checks."""
+def as_texts(column: pd.Series) -> np.ndarray:
+    """``as_text`` of each value, as an object array; a column of str only (as CSV gives)
+    without its type checks."""
     try:
-        return list(map(str.strip, column))
+        return np.fromiter(map(str.strip, column), dtype=object, count=len(column))
     except TypeError:
-        return [as_text(value) for value in column]
+        return np.fromiter(map(as_text, column), dtype=object, count=len(column))
 
 
 @dataclass(frozen=True)
@@ -221,41 +222,48 @@ def parse_column(rule: Field, column: pd.Series) -> tuple[np.ndarray, np.ndarray
     values of broken rows are undefined. Date-times come back as datetime64[ns], all else object."""
     if isinstance(rule, Text) and rule.choices is None:
         return _text_column(rule, column)
-    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    if isinstance(rule, DateTime):  # nearly every value distinct: grouping them would not pay
+        return _datetimes(rule, as_texts(column))
+    codes, uniques = factorize(column)
     if isinstance(rule, Text):  # a few choices: each distinct raw value checked once
         values, broken = _text_column(rule, pd.Series(uniques, dtype=object))
         return values[codes], broken[codes]
     texts = [as_text(value) for value in uniques]
-    if isinstance(rule, DateTime):
-        values, broken = _datetimes(rule, texts)
-    else:
-        values, broken = np.empty(len(texts), dtype=object), np.zeros(len(texts), dtype=bool)
-        for i, text in enumerate(texts):
-            try:
-                values[i] = rule.parse(text)
-            except Invalid:
-                broken[i] = True
+    values, broken = np.empty(len(texts), dtype=object), np.zeros(len(texts), dtype=bool)
+    for i, text in enumerate(texts):
+        try:
+            values[i] = rule.parse(text)
+        except Invalid:
+            broken[i] = True
     return values[codes], broken[codes]
 
 
+def factorize(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(column, use_na_sentinel=False)``. A column of str only (as read from CSV)
+    has no missing value to tell apart, so pandas' scan for them is skipped: the same result."""
+    values = column.to_numpy()
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) == "string":
+        return pd.factorize(values)
+    return pd.factorize(values, use_na_sentinel=False)
+
+
 def _text_column(rule: Text, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    texts = as_texts(column)
-    values = np.empty(len(texts), dtype=object)
-    values[:] = texts
-    empty = values == ""
-    broken = empty.copy() if rule.required else np.zeros(len(texts), dtype=bool)
+    values = as_texts(column)
+    lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    empty = lengths == 0
+    broken = empty.copy() if rule.required else np.zeros(len(values), dtype=bool)
     if rule.max_len is not None:
-        broken |= np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) > rule.max_len
+        broken |= lengths > rule.max_len
     if rule.choices is not None:
         allowed = frozenset(rule.choices).__contains__
-        broken |= ~empty & ~np.fromiter(map(allowed, texts), dtype=bool, count=len(texts))
+        broken |= ~empty & ~np.fromiter(map(allowed, values), dtype=bool, count=len(values))
     values[empty] = rule.missing
     return values, broken
 
 
-def _datetimes(rule: DateTime, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def _datetimes(rule: DateTime, texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     values = np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[ns]")
-    empty = np.fromiter((not text for text in texts), dtype=bool, count=len(texts))
+    empty = texts == ""
     found = pc.match_substring_regex(pa.array(texts, pa.string()), f"^(?:{_PLAIN_ISO.pattern})$")
     plain = found.to_numpy(zero_copy_only=False).astype(bool)
     if plain.any():  # the common shape: pandas' C parser; it agrees with ``parse`` on this shape
