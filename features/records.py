@@ -26,6 +26,7 @@ from features.fields import (
     Number,
     Text,
     as_text,
+    factorize,
     parse_column,
 )
 from features.schema import (
@@ -124,7 +125,7 @@ def normalise_columns(columns: dict[str, pd.Series]) -> None:
     """``normalise_record`` on whole columns, in place: each distinct value through ``normalised``."""
     for name in VOCABULARIES:
         raw = columns[name]
-        codes, uniques = pd.factorize(raw, use_na_sentinel=False)
+        codes, uniques = factorize(raw)
         mapped = np.array([normalised(name, v) if isinstance(v, str) else v for v in uniques], dtype=object)
         columns[f"{name}_raw"], columns[name] = raw, pd.Series(mapped[codes], index=raw.index, dtype=object)
 
@@ -225,11 +226,7 @@ def validate_frame(
             errors.extend((int(position), problem) for problem in problems)
         else:
             passed[int(position)] = values
-    parts = [pd.DataFrame(columns)[~flagged]] if vectorised and (~flagged).any() else []
-    if passed:
-        parts.append(pd.DataFrame.from_dict(passed, orient="index"))
-    typed = pd.concat(parts).sort_index() if parts else pd.DataFrame(index=pd.Index([], dtype="int64"))
-    return _finalise(kind, fields, typed, frame), errors
+    return _assemble(kind, fields, frame, columns, ~flagged, passed), errors
 
 
 def _flag(
@@ -255,23 +252,63 @@ def _flag(
     return flagged
 
 
-def _finalise(
-    kind: str, fields: Mapping[str, Field], typed: pd.DataFrame, frame: pd.DataFrame
+def _assemble(
+    kind: str,
+    fields: Mapping[str, Field],
+    frame: pd.DataFrame,
+    columns: Mapping[str, pd.Series],
+    unflagged: np.ndarray,
+    passed: Mapping[int, dict],
 ) -> pd.DataFrame:
-    """The design's dtypes and column order: contract columns (+ source_raw/category_raw after the
-    case columns), outcome columns when present, then unknown extra columns as read."""
+    """The rows that pass, in frame order, with the design's dtypes and column order: contract
+    columns (+ source_raw/category_raw after the case columns), outcome columns when present,
+    then unknown extra columns as read. An unflagged row takes its values from ``columns`` (the
+    column-wise parse), a row that passed the record check from ``passed``; each part is given
+    its column's dtype on its own and the two are laid side by side by position."""
     names = list(fields)
     if kind == "cases":
         names[len(CASE_FIELDS) : len(CASE_FIELDS)] = ["source_raw", "category_raw"]
+    checked = np.zeros(len(frame), dtype=bool)
+    checked[list(passed)] = True
+    kept = unflagged | checked
+    if not checked.any():  # the index pandas gives a RangeIndex masked (a range when it is one)
+        index = frame.index[unflagged] if unflagged.any() else pd.Index([], dtype="int64")
+    else:
+        index = pd.Index(np.flatnonzero(kept), dtype="int64")
+    records = pd.DataFrame.from_dict(passed, orient="index") if passed else None
+    direct = slice(None) if unflagged.all() else unflagged  # a slice takes no copy
     out = {}
     for name in names:
         rule = fields.get(name, Text())
-        column = typed[name] if name in typed.columns else pd.Series(None, index=typed.index, dtype=object)
-        out[name] = _as_dtype(rule, column)
-    extras = [c for c in frame.columns if c not in fields]
-    for name in extras:
-        out[name] = frame[name].reindex(typed.index).astype(object)
-    return pd.DataFrame(out, index=typed.index)
+        parts = []
+        if unflagged.any():
+            parts.append((unflagged[kept], _direct_dtype(rule, columns[name].to_numpy()[direct])))
+        if records is not None:
+            parts.append((checked[kept], _as_dtype(rule, records[name]).to_numpy()))
+        if not parts:
+            out[name] = _as_dtype(rule, pd.Series(None, index=index, dtype=object))
+            continue
+        if len(parts) == 1:
+            values = parts[0][1]
+        else:
+            values = np.empty(len(index), dtype=parts[0][1].dtype)
+            for where, part in parts:
+                values[where] = part
+        out[name] = pd.Series(values, index=index, dtype=values.dtype, copy=False)
+    for name in [c for c in frame.columns if c not in fields]:
+        out[name] = frame[name].reindex(index).astype(object)
+    # copy=False: each column stays the array it is (pandas would copy the object columns into
+    # one block, a pass over millions of objects; the values and dtypes are the same)
+    return pd.DataFrame(out, index=index, copy=False)
+
+
+def _direct_dtype(rule: Field, values: np.ndarray) -> np.ndarray:
+    """``_as_dtype`` of column-wise parsed values, which hold no missing marker but the rule's own
+    (``parse_column`` gives a text str or ``Text.missing``, a code str or None, a date-time
+    datetime64[ns]): the object columns need no filling, the others only their dtype."""
+    if isinstance(rule, Text | Code):
+        return values
+    return _as_dtype(rule, pd.Series(values, dtype=values.dtype)).to_numpy()
 
 
 def _as_dtype(rule: Field, column: pd.Series) -> pd.Series:
