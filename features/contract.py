@@ -147,26 +147,53 @@ def _keep(raw: RawTable, kind: str, rejects: list[dict[str, object]], key: tuple
     typed, errors = validate_frame(kind, raw.frame)
     for position, error in errors:
         _add(rejects, raw, position, error.field, error.value, error.reason)
-    parts = [np.array(as_texts(raw.frame[c]) if len(raw.frame) else [], dtype=object) for c in key]
-    joined = parts[0] if len(parts) == 1 else parts[0] + "\x1f" + parts[1]
-    keys = pd.Series(joined, index=raw.frame.index, dtype=object)
-    repeated = keys.duplicated().to_numpy() & np.logical_and.reduce([part != "" for part in parts])
+    repeated, first = _repeats(raw.frame, key)
     if repeated.any():
-        firsts = keys[~keys.duplicated()]
-        first_position = pd.Series(firsts.index, index=firsts.to_numpy())
         label = key[0] if len(key) == 1 else f"({', '.join(key)})"
         for later in np.flatnonzero(repeated):
-            first_line = raw.lines[first_position[keys.iat[later]]]
             _add(
                 rejects,
                 raw,
                 int(later),
                 key[-1],
                 raw.frame[key[-1]].iat[later],
-                f"duplicate {label}, first on line {first_line}",
+                f"duplicate {label}, first on line {raw.lines[first[later]]}",
             )
         typed = typed[~typed.index.isin(np.flatnonzero(repeated))]
     return typed
+
+
+def _repeats(frame: pd.DataFrame, key: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose ``key`` (its values stripped, none empty) repeats an earlier row's, and for
+    every row the position of the first row with its key. A two-part key is its parts joined by
+    \\x1f; while no part holds that character, that is the parts compared one by one (done on
+    integer codes, cheaper than hashing the joined strings)."""
+    parts = [as_texts(frame[c]) for c in key]
+    complete = np.logical_and.reduce([part != "" for part in parts])
+    codes, uniques = pd.factorize(parts[0])
+    if len(parts) == 2:
+        second, seconds = pd.factorize(parts[1])
+        if "\x1f" in "".join(uniques) + "".join(seconds):
+            codes, _ = pd.factorize(parts[0] + "\x1f" + parts[1])
+        else:
+            codes = codes * len(seconds) + second
+    first = _first_positions(codes)
+    return (first != np.arange(len(codes))) & complete, first
+
+
+def _first_positions(codes: np.ndarray) -> np.ndarray:
+    """For each position, the first position holding the same code.
+
+    >>> _first_positions(np.array([7, 3, 7, 3, 5])).tolist()
+    [0, 1, 0, 1, 4]
+    """
+    order = np.argsort(codes, kind="stable")  # equal codes stay in position order
+    ordered = codes[order]
+    starts = np.ones(len(codes), dtype=bool)
+    starts[1:] = ordered[1:] != ordered[:-1]
+    first = np.empty_like(order)
+    first[order] = order[starts][np.cumsum(starts) - 1]
+    return first
 
 
 def _drop(
