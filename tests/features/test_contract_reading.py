@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from contract_factory import AREA_ROWS, case_row, party_rows, write_dataset, write_table
 
+from features import readers
 from features.contract import load_dataset
 from features.errors import ContractError
-from features.readers import read_table
+from features.readers import read_file, read_table
 
 
 def _load(folder: Path):
@@ -203,3 +205,98 @@ def test_extra_unknown_columns_are_kept_as_read(tmp_path: Path) -> None:
     dataset = _load(tmp_path)
     assert dataset.cases["备注"].tolist() == [" 见附件 ", ""]
     assert dataset.cases.columns[-1] == "备注"
+
+
+# ---- Arrow's reading of a CSV agrees with the csv module's -------------------------------------
+HEADER = "case_id,narrative,amount_yuan"
+WELL_FORMED = {  # files Arrow reads itself: every quote opens, closes or is doubled in a field
+    "plain": f"{HEADER}\nC1,吵架,12\nC2,打架,\n",
+    "crlf, no final line break": f"{HEADER}\r\nC1,吵架,12\r\nC2,打架,",
+    "old Mac line breaks": f"{HEADER}\rC1,吵架,12\rC2,打架,\r",
+    "blank lines": f"{HEADER}\n\nC1,吵架,12\r\n\r\n\nC2,打架,\n\n",
+    "newlines in quotes": f'{HEADER}\nC1,"第一行\n第二行\r\n第三行\r第四行",1\n\nC2,"\n\n",2\nC3,x,3\n',
+    "doubled and empty quotes": f'{HEADER}\n"C1","他说""走""了",""\nC2,"""",1\n',
+    "quoted header over two lines": 'case_id,"narr\native",amount_yuan\nC1,x,1\n',
+    "line separators that are not line breaks": f"{HEADER}\nC1,a\u2028b\x85c\x0bd\x1ce,1\nC2,x,2\n",
+    "NUL past the first 64 KiB": f"{HEADER}\n" + "C0,x,1\n" * 10000 + "C1,a\x00b,2\n",
+    "a second BOM inside": f"{HEADER}\nC1,\ufeffx,1\n",
+}
+IRREGULAR = {  # files only the csv module reads (its errors and rejects are the contract's)
+    "row of the wrong width": f"{HEADER}\nC1,x,1\nC2,x\nC3,x,1,4\n \nC4,x,1\n",
+    "quote inside an unquoted field": f'{HEADER}\nC1,ab"c,1\n',
+    "text after a closing quote": f'{HEADER}\nC1,"ab"c,1\n',
+    "quote left open": f'{HEADER}\nC1,"ab,1\nC2,x,2\n',
+    "field over the csv module's limit": f"{HEADER}\nC1,{'x' * 131073},1\n",
+    "blank first line": f"\n{HEADER}\nC1,x,1\n",
+    "header of blanks": " , ,\nC1,x,1\n",
+    "empty": "",
+}
+
+
+def _outcome(path: Path, *, arrow: bool) -> tuple[object, ...]:
+    try:
+        table = read_file(path, arrow=arrow)
+    except ContractError as exc:
+        return ("error", str(exc), exc.file, exc.column)
+    return ("table", table.frame, table.lines.tolist(), table.malformed, table.encoding, table.file)
+
+
+def _assert_same_reading(path: Path) -> None:
+    expected, got = _outcome(path, arrow=False), _outcome(path, arrow=True)
+    assert got[0] == expected[0], (got, expected)
+    if got[0] == "table":
+        pd.testing.assert_frame_equal(got[1], expected[1], check_exact=True)
+    assert got[2:] == expected[2:] and got[:1] == expected[:1]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig"])
+@pytest.mark.parametrize("name", sorted(WELL_FORMED))
+def test_arrow_reads_a_well_formed_csv_as_the_csv_module_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, encoding: str
+) -> None:
+    path = tmp_path / "cases.csv"
+    path.write_bytes(WELL_FORMED[name].encode(encoding))
+    expected = _outcome(path, arrow=False)
+    monkeypatch.setattr(readers, "_parse_csv", None)  # Arrow must read it without the csv module
+    got = _outcome(path, arrow=True)
+    pd.testing.assert_frame_equal(got[1], expected[1], check_exact=True)  # type: ignore[arg-type]
+    assert got[2:] == expected[2:]
+
+
+@pytest.mark.parametrize("name", sorted(IRREGULAR))
+def test_a_csv_arrow_cannot_read_alike_is_read_by_the_csv_module(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "cases.csv"
+    path.write_bytes(IRREGULAR[name].encode("utf-8"))
+    _assert_same_reading(path)
+
+
+def _random_csv(rng: random.Random) -> str:
+    """Fields plain or quoted (holding commas, quotes, \\r, \\n, \\r\\n, BOMs), any line breaks,
+    blank and short rows, and now and then a stray character."""
+    width = rng.randint(1, 3)
+    inside = [*'ab中 ,"', "\r", "\n", "\r\n", "\u2028", "\ufeff", "😀"]
+
+    def field() -> str:
+        if rng.random() < 0.5:
+            return rng.choice(["", "x", "中文", " y "])
+        return '"' + "".join(rng.choices(inside, k=rng.randint(0, 5))).replace('"', '""') + '"'
+
+    records = [",".join(field() for _ in range(width)) for _ in range(6)]
+    records = [r if rng.random() < 0.9 else rng.choice(["", " ", "x,y,z,w"]) for r in records]
+    breaks = rng.choices(["\n", "\r\n", "\r"], k=len(records))
+    text = ",".join(f"c{k}" for k in range(width)) + "".join(
+        b + r for b, r in zip(breaks, records, strict=True)
+    )
+    if rng.random() < 0.1:
+        at = rng.randrange(len(text) + 1)
+        text = text[:at] + rng.choice(['"', "x", ",", "\r"]) + text[at:]
+    return text
+
+
+def test_arrow_and_the_csv_module_agree_on_random_files(tmp_path: Path) -> None:
+    """The same table, lines and rejects, or the same error, either way."""
+    rng = random.Random(20240531)
+    for i in range(400):
+        path = tmp_path / f"random-{i % 10}.csv"
+        path.write_bytes(_random_csv(rng).encode(rng.choice(["utf-8", "utf-8-sig"])))
+        _assert_same_reading(path)
