@@ -249,11 +249,10 @@ def factorize(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def _text_column(rule: Text, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     values = as_texts(column)
-    lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-    empty = lengths == 0
+    empty = values == ""
     broken = empty.copy() if rule.required else np.zeros(len(values), dtype=bool)
     if rule.max_len is not None:
-        broken |= lengths > rule.max_len
+        broken |= np.fromiter(map(len, values), dtype=np.int64, count=len(values)) > rule.max_len
     if rule.choices is not None:
         allowed = frozenset(rule.choices).__contains__
         broken |= ~empty & ~np.fromiter(map(allowed, values), dtype=bool, count=len(values))
