@@ -29,6 +29,7 @@ __all__ = ["Dataset", "load_dataset"]
 
 TABLE_ORDER = ("cases", "parties", "areas")
 REJECT_COLUMNS = ("file", "line", "column", "value", "reason", "record")
+_MOST_ROWS_COMPARED = 64  # rows of one case compared pairwise for duplicate parties; more are hashed
 
 
 @dataclass
@@ -166,33 +167,49 @@ def _keep(raw: RawTable, kind: str, rejects: list[dict[str, object]], key: tuple
 def _repeats(frame: pd.DataFrame, key: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Rows whose ``key`` (its values stripped, none empty) repeats an earlier row's, and for
     every row the position of the first row with its key. A two-part key is its parts joined by
-    \\x1f; while no part holds that character, that is the parts compared one by one (done on
-    integer codes, cheaper than hashing the joined strings)."""
+    \\x1f; while no part holds that character, that is the parts compared one by one: the first
+    part's codes, then the second part among the rows that share one."""
     parts = [as_texts(frame[c]) for c in key]
     complete = np.logical_and.reduce([part != "" for part in parts])
     codes, uniques = pd.factorize(parts[0])
-    if len(parts) == 2:
-        second, seconds = pd.factorize(parts[1])
-        if "\x1f" in "".join(uniques) + "".join(seconds):
-            codes, _ = pd.factorize(parts[0] + "\x1f" + parts[1])
-        else:
-            codes = codes * len(seconds) + second
-    first = _first_positions(codes)
+    if len(parts) == 1:
+        first = _first_positions(codes)
+    elif "\x1f" in "".join(uniques) + "".join(parts[1]):
+        first = _first_positions(pd.factorize(parts[0] + "\x1f" + parts[1])[0])
+    else:
+        first = _first_positions(codes, parts[1])
     return (first != np.arange(len(codes))) & complete, first
 
 
-def _first_positions(codes: np.ndarray) -> np.ndarray:
-    """For each position, the first position holding the same code.
+def _first_positions(codes: np.ndarray, values: np.ndarray | None = None) -> np.ndarray:
+    """For each position, the first position holding the same code (and, given ``values``, an
+    equal value). Values are compared within each code's rows, nearer rows first: a code holds a
+    handful of rows (a case's parties), else they are hashed.
 
     >>> _first_positions(np.array([7, 3, 7, 3, 5])).tolist()
     [0, 1, 0, 1, 4]
+    >>> _first_positions(np.array([7, 3, 7, 7, 3]), np.array(["a", "b", "c", "a", "b"])).tolist()
+    [0, 1, 2, 0, 1]
     """
     order = np.argsort(codes, kind="stable")  # equal codes stay in position order
     ordered = codes[order]
     starts = np.ones(len(codes), dtype=bool)
     starts[1:] = ordered[1:] != ordered[:-1]
+    heads = np.flatnonzero(starts)[np.cumsum(starts) - 1]  # each row's code's first, in order
+    rank = np.arange(len(codes)) - heads
+    if values is None:
+        earliest = heads
+    elif len(codes) and rank.max() > _MOST_ROWS_COMPARED:
+        return _first_positions(codes * len(codes) + pd.factorize(values)[0])
+    else:
+        earliest = np.arange(len(codes))
+        ranked = values[order]
+        for back in range(1, rank.max() + 1 if len(codes) else 1):
+            later = np.flatnonzero(rank >= back)
+            same = later[ranked[later] == ranked[later - back]]
+            earliest[same] = same - back  # the furthest back that is equal wins
     first = np.empty_like(order)
-    first[order] = order[starts][np.cumsum(starts) - 1]
+    first[order] = order[earliest]
     return first
 
 
