@@ -228,13 +228,11 @@ def _read_csv_arrow(path: Path, *, bom: bool) -> RawTable | None:
         table = _arrow_strings(data, len(header))
         if table is None or table.num_rows != len(lines) + 1 or _first_row(table) != header:
             return None  # e.g. Arrow took a leading BOM for one
-        longest = max(pc.max(pc.utf8_length(column)).as_py() for column in table.columns)
-        if longest > csv.field_size_limit():
+        if _longest_field(table) > csv.field_size_limit():
             return None
         columns = _clean_header(header, path.name)
         values = {
-            name: column.slice(1).to_numpy(zero_copy_only=False)
-            for name, column in zip(columns, table.columns, strict=True)
+            name: _objects(column.slice(1)) for name, column in zip(columns, table.columns, strict=True)
         }
     frame = pd.DataFrame(values, index=pd.RangeIndex(len(lines)), dtype=object, copy=False)
     return RawTable(path.name, path, frame, lines, [], "utf-8-sig" if bom else "utf-8")
@@ -257,6 +255,27 @@ def _arrow_strings(data: pa.Buffer, width: int) -> pa.Table | None:
     return table if table.num_columns == width else None
 
 
+def _objects(column: pa.ChunkedArray) -> np.ndarray:
+    """The column as an object array of str. A column of few distinct values (judged on a few
+    slices) is built from them, so that equal values are one object: fewer made, and hashing and
+    comparing them later is cheaper."""
+    size = len(column)
+    sample = pa.chunked_array([column.slice(size * k // 4, 1024) for k in range(4)], type=column.type)
+    if pc.count_distinct(sample).as_py() * 10 > len(sample):
+        return column.to_numpy(zero_copy_only=False)
+    distinct = pc.unique(column)
+    return distinct.to_numpy(zero_copy_only=False)[pc.index_in(column, value_set=distinct).to_numpy()]
+
+
+def _longest_field(table: pa.Table) -> int:
+    """In characters, as the csv module counts them; a field has no more characters than bytes,
+    so they are counted only when the bytes could be over the limit."""
+    longest = max(pc.max(pc.binary_length(column)).as_py() for column in table.columns)
+    if longest <= csv.field_size_limit():
+        return longest
+    return max(pc.max(pc.utf8_length(column)).as_py() for column in table.columns)
+
+
 def _first_row(table: pa.Table) -> list[str]:
     return [column[0].as_py() for column in table.columns]
 
@@ -268,7 +287,7 @@ def _csv_layout(data: np.ndarray) -> tuple[int, np.ndarray] | None:
     end) or is doubled inside one: then a line break is inside a quoted field exactly when an odd
     number of quotes come before it, and the others end records."""
     size = len(data)
-    quotes = np.flatnonzero(data == ord('"'))
+    quotes = _positions(data, '"')
     if len(quotes) % 2:
         return None
     opening, closing = quotes[0::2], quotes[1::2]
@@ -279,19 +298,33 @@ def _csv_layout(data: np.ndarray) -> tuple[int, np.ndarray] | None:
     closes[:-1] |= doubled
     if not (opens.all() and closes.all()):
         return None
-    feeds = np.flatnonzero(data == ord("\n"))
-    returns = np.flatnonzero(data == ord("\r"))
-    paired = (returns + 1 < size) & (data[np.minimum(returns + 1, size - 1)] == ord("\n"))
-    breaks = np.sort(np.concatenate([feeds, returns[~paired]]))  # the last byte of each line break
-    ends = breaks[np.searchsorted(quotes, breaks) % 2 == 0]  # those outside quotes end a record
-    starts = np.concatenate([[0], ends + 1])
-    stops = np.concatenate([ends - np.isin(ends, returns[paired] + 1).astype(np.int64), [size]])
+    breaks = _positions(data, "\n")  # the last byte of each line break
+    stops = breaks.copy()  # where the record before it stops
+    returns = _positions(data, "\r")
+    if len(returns):
+        paired = (returns + 1 < size) & (data[np.minimum(returns + 1, size - 1)] == ord("\n"))
+        breaks = np.sort(np.concatenate([breaks, returns[~paired]]))
+        stops = breaks - np.isin(breaks, returns[paired] + 1).astype(np.intp)
+    outside = np.searchsorted(quotes, breaks) % 2 == 0  # those outside quotes end a record
+    starts = np.concatenate([[0], breaks[outside] + 1])
+    stops = np.concatenate([stops[outside], [size]])
     if starts[-1] == size:  # the file ends with a line break
         starts, stops = starts[:-1], stops[:-1]
     if not len(starts) or stops[0] == starts[0]:
         return None  # no header record
     lines = 1 + np.searchsorted(breaks, starts)
     return int(stops[0]), lines[stops > starts][1:]
+
+
+def _positions(data: np.ndarray, byte: str, chunk: int = 1 << 22) -> np.ndarray:
+    """Where ``byte`` occurs in ``data``, a few MiB at a time (one mask of the whole file would be
+    as large as the file, and several times slower to fill and scan).
+
+    >>> _positions(np.frombuffer(b'a"b""c"', dtype=np.uint8), '"', chunk=3).tolist()
+    [1, 3, 4, 6]
+    """
+    found = [np.flatnonzero(data[i : i + chunk] == ord(byte)) + i for i in range(0, len(data), chunk)]
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.intp)
 
 
 def _clean_header(header: list[str], file: str) -> list[str]:
