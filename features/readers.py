@@ -312,7 +312,7 @@ def _csv_layout(data: np.ndarray) -> tuple[int, np.ndarray] | None:
         starts, stops = starts[:-1], stops[:-1]
     if not len(starts) or stops[0] == starts[0]:
         return None  # no header record
-    lines = 1 + np.searchsorted(breaks, starts)
+    lines = 1 + np.searchsorted(breaks, starts).astype(np.int64)
     return int(stops[0]), lines[stops > starts][1:]
 
 
