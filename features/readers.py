@@ -5,14 +5,13 @@ Every value comes back as a ``str`` ("" is the only empty), so that one set of r
 CSV file's records: a narrative may hold newlines inside quotes, and the reader's ``line_num``
 gives the physical line where each record starts, which is what a person fixing the file needs.
 Arrow's CSV parser reads most files much faster; it is used where its reading provably agrees
-(see ``_read_csv_arrow``), the line numbers then counted from the file's bytes.
+(``features/csv_arrow.py``), the line numbers then counted from the file's bytes.
 """
 
 from __future__ import annotations
 
 import csv
 import gc
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +21,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from features.csv_arrow import read_utf8_csv
 from features.errors import ContractError
 from features.schema import (
     AREA_COLUMNS,
@@ -44,7 +43,6 @@ TABLES: dict[str, frozenset[str]] = {
 SUFFIXES = (".csv", ".parquet")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-_FIELD_ENDS = np.array([ord(","), ord("\n"), ord("\r")], dtype=np.uint8)
 
 
 @dataclass
@@ -134,9 +132,13 @@ def _read_csv(path: Path, *, arrow: bool = True) -> RawTable:
         raise ContractError(f"{path.name}: file is UTF-16 encoded; save it as UTF-8 CSV", file=path.name)
     if b"\x00" in head:
         raise ContractError(f"{path.name}: file holds NUL bytes; it is not a text CSV", file=path.name)
-    fast = _read_csv_arrow(path, bom=head.startswith(_UTF8_BOM)) if arrow else None
+    bom = head.startswith(_UTF8_BOM)
+    fast = read_utf8_csv(path, skip=len(_UTF8_BOM) if bom else 0) if arrow else None
     if fast is not None:
-        return fast
+        columns = _clean_header(fast.header, path.name)
+        values = dict(zip(columns, fast.columns, strict=True))
+        frame = pd.DataFrame(values, index=pd.RangeIndex(len(fast.lines)), dtype=object, copy=False)
+        return RawTable(path.name, path, frame, fast.lines, [], "utf-8-sig" if bom else "utf-8")
     # Excel on Chinese Windows writes GB18030/GBK; a UTF-8 BOM settles the question outright.
     encodings = ("utf-8-sig",) if head.startswith(_UTF8_BOM) else ("utf-8", "gb18030")
     failed_at: list[int] = []
@@ -201,130 +203,6 @@ def _parse_rows(reader: Any, path: Path, encoding: str) -> RawTable:
         ) from exc
     frame = pd.DataFrame(rows, columns=columns, dtype=object)
     return RawTable(path.name, path, frame, np.asarray(lines, dtype=np.int64), malformed, encoding)
-
-
-def _read_csv_arrow(path: Path, *, bom: bool) -> RawTable | None:
-    """``_parse_csv``'s reading of a UTF-8 file, done by Arrow's CSV parser: several times faster,
-    and each column's strings come out side by side in memory, which speeds every later pass over
-    them. The two parsers split a file alike when its quotes all open a field and close it (or are
-    doubled inside one), its rows all have the header's width, no field is over the csv module's
-    size limit and it is valid UTF-8 (Arrow checks that as strictly as Python). Any other file
-    gives None, and the csv module reads it, reporting what is wrong and where."""
-    with pa.memory_map(str(path)) as source:
-        data = source.read_buffer()
-        if bom:
-            data = data.slice(len(_UTF8_BOM))
-        layout = _csv_layout(np.frombuffer(data, dtype=np.uint8))
-        if layout is None:
-            return None
-        header_end, lines = layout
-        try:
-            text = data.slice(0, header_end).to_pybytes().decode()
-            header = next(csv.reader(io.StringIO(text, newline=""), strict=True))
-        except (UnicodeDecodeError, csv.Error):
-            return None
-        if not any(name.strip() for name in header):
-            return None
-        table = _arrow_strings(data, len(header))
-        if table is None or table.num_rows != len(lines) + 1 or _first_row(table) != header:
-            return None  # e.g. Arrow took a leading BOM for one
-        if _longest_field(table) > csv.field_size_limit():
-            return None
-        columns = _clean_header(header, path.name)
-        values = {
-            name: _objects(column.slice(1)) for name, column in zip(columns, table.columns, strict=True)
-        }
-    frame = pd.DataFrame(values, index=pd.RangeIndex(len(lines)), dtype=object, copy=False)
-    return RawTable(path.name, path, frame, lines, [], "utf-8-sig" if bom else "utf-8")
-
-
-def _arrow_strings(data: pa.Buffer, width: int) -> pa.Table | None:
-    """Every record of ``data`` as ``width`` strings (columns f0, f1, ...; the header is row 0),
-    blank lines skipped; None if a record has another width or a value is not UTF-8."""
-    try:
-        table = pa_csv.read_csv(
-            pa.BufferReader(data),
-            read_options=pa_csv.ReadOptions(use_threads=False, autogenerate_column_names=True),
-            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
-            convert_options=pa_csv.ConvertOptions(
-                column_types={f"f{i}": pa.string() for i in range(width)}, strings_can_be_null=False
-            ),
-        )
-    except pa.ArrowInvalid:
-        return None
-    return table if table.num_columns == width else None
-
-
-def _objects(column: pa.ChunkedArray) -> np.ndarray:
-    """The column as an object array of str. A column of few distinct values (judged on a few
-    slices) is built from them, so that equal values are one object: fewer made, and hashing and
-    comparing them later is cheaper."""
-    size = len(column)
-    sample = pa.chunked_array([column.slice(size * k // 4, 1024) for k in range(4)], type=column.type)
-    if pc.count_distinct(sample).as_py() * 10 > len(sample):
-        return column.to_numpy(zero_copy_only=False)
-    distinct = pc.unique(column)
-    return distinct.to_numpy(zero_copy_only=False)[pc.index_in(column, value_set=distinct).to_numpy()]
-
-
-def _longest_field(table: pa.Table) -> int:
-    """In characters, as the csv module counts them; a field has no more characters than bytes,
-    so they are counted only when the bytes could be over the limit."""
-    longest = max(pc.max(pc.binary_length(column)).as_py() for column in table.columns)
-    if longest <= csv.field_size_limit():
-        return longest
-    return max(pc.max(pc.utf8_length(column)).as_py() for column in table.columns)
-
-
-def _first_row(table: pa.Table) -> list[str]:
-    return [column[0].as_py() for column in table.columns]
-
-
-def _csv_layout(data: np.ndarray) -> tuple[int, np.ndarray] | None:
-    """From the bytes of a CSV file: where its header record ends, and the line each later record
-    starts on as the csv reader counts them (\\n, \\r and \\r\\n each end a line; a blank line
-    holds no record). None unless every quote opens a field (at its start) or closes one (at its
-    end) or is doubled inside one: then a line break is inside a quoted field exactly when an odd
-    number of quotes come before it, and the others end records."""
-    size = len(data)
-    quotes = _positions(data, '"')
-    if len(quotes) % 2:
-        return None
-    opening, closing = quotes[0::2], quotes[1::2]
-    doubled = opening[1:] == closing[:-1] + 1
-    opens = (opening == 0) | np.isin(data[np.maximum(opening - 1, 0)], _FIELD_ENDS)
-    opens[1:] |= doubled
-    closes = (closing == size - 1) | np.isin(data[np.minimum(closing + 1, size - 1)], _FIELD_ENDS)
-    closes[:-1] |= doubled
-    if not (opens.all() and closes.all()):
-        return None
-    breaks = _positions(data, "\n")  # the last byte of each line break
-    stops = breaks.copy()  # where the record before it stops
-    returns = _positions(data, "\r")
-    if len(returns):
-        paired = (returns + 1 < size) & (data[np.minimum(returns + 1, size - 1)] == ord("\n"))
-        breaks = np.sort(np.concatenate([breaks, returns[~paired]]))
-        stops = breaks - np.isin(breaks, returns[paired] + 1).astype(np.intp)
-    outside = np.searchsorted(quotes, breaks) % 2 == 0  # those outside quotes end a record
-    starts = np.concatenate([[0], breaks[outside] + 1])
-    stops = np.concatenate([stops[outside], [size]])
-    if starts[-1] == size:  # the file ends with a line break
-        starts, stops = starts[:-1], stops[:-1]
-    if not len(starts) or stops[0] == starts[0]:
-        return None  # no header record
-    lines = 1 + np.searchsorted(breaks, starts).astype(np.int64)
-    return int(stops[0]), lines[stops > starts][1:]
-
-
-def _positions(data: np.ndarray, byte: str, chunk: int = 1 << 22) -> np.ndarray:
-    """Where ``byte`` occurs in ``data``, a few MiB at a time (one mask of the whole file would be
-    as large as the file, and several times slower to fill and scan).
-
-    >>> _positions(np.frombuffer(b'a"b""c"', dtype=np.uint8), '"', chunk=3).tolist()
-    [1, 3, 4, 6]
-    """
-    found = [np.flatnonzero(data[i : i + chunk] == ord(byte)) + i for i in range(0, len(data), chunk)]
-    return np.concatenate(found) if found else np.zeros(0, dtype=np.intp)
 
 
 def _clean_header(header: list[str], file: str) -> list[str]:
