@@ -92,8 +92,9 @@ class NarrativeJob:
         if process is not None:
             process.wait()
             for stream in (process.stdin, process.stdout):
-                with contextlib.suppress(OSError):
-                    stream.close() if stream is not None else None
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
 
     def result(self) -> NarrativeParts:
         while (i := self._claim(from_back=True)) is not None:
