@@ -14,9 +14,8 @@ from features.errors import DisputeRiskError
 from risk.drift import SCORE, WATCHED, drift_table
 from risk.model import EscalationModel
 from risk.monitoring import weekly_monitoring
-from training.narrative_worker import NarrativeJob
 from training.prepare import Prepared
-from training.score import hold_all_but
+from training.score import featurizer_run, hold_all_but
 
 RECENT_WEEKS = 4  # recent intake: the last weeks before the as-of date
 WEEKS = 26  # weeks of the monitoring table
@@ -42,10 +41,10 @@ def assess_as_of(model: EscalationModel, prepared: Prepared, cases: pd.DataFrame
     registration (the model's history plus every record known at the as-of date). Index: 0..n-1."""
     cases = cases.reset_index(drop=True)
     parties = prepared.parties[prepared.parties["case_id"].isin(cases["case_id"])]
-    with NarrativeJob(cases["narrative"].tolist(), getattr(model.featurizer, "text_", None)) as narratives:
+    with featurizer_run(model, cases) as transform:
         state = copy.deepcopy(model.history)
         hold_all_but(state, cases, prepared.cases, prepared.parties)
-        return model.assess(cases, parties, history=state, n_reasons=0, transform=narratives.transform)
+        return model.assess(cases, parties, history=state, n_reasons=0, transform=transform)
 
 
 def monitor(

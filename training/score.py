@@ -62,7 +62,7 @@ def score_dataset(
         start = recent_start(dataset.export_date, recent_days, data_dir)
         cases = everything[everything["registered_at"] >= start].reset_index(drop=True)
         parties = parties[parties["case_id"].isin(cases["case_id"])]
-    with _featurizer_run(model, cases, workers) as transform:
+    with featurizer_run(model, cases, workers) as transform:
         state = copy.deepcopy(model.history)
         if history_dir is not None:
             earlier = load_dataset(history_dir)
@@ -76,7 +76,9 @@ def score_dataset(
 
 
 @contextlib.contextmanager
-def _featurizer_run(model: EscalationModel, cases: pd.DataFrame, workers: int | None) -> Iterator[Transform]:
+def featurizer_run(
+    model: EscalationModel, cases: pd.DataFrame, workers: int | None = None
+) -> Iterator[Transform]:
     """The featurizer of ``cases`` (in this order), entered before the history is read: their
     narratives go to a second process at once (``training.narrative_worker``). ``workers`` > 1
     instead runs the whole featurizer in that many processes after the history, for machines with
@@ -118,7 +120,7 @@ def score_for_index(
     cases = dataset.cases if since is None else dataset.cases.loc[dataset.cases["registered_at"] >= since]
     cases = cases.sort_values(["registered_at", "case_id"], kind="stable").reset_index(drop=True)
     parties = dataset.parties.loc[dataset.parties["case_id"].isin(cases["case_id"])]
-    with _featurizer_run(model, cases, workers) as transform:
+    with featurizer_run(model, cases, workers) as transform:
         state = copy.deepcopy(model.history)
         if earlier is not None:
             add_earlier(state, earlier.cases, earlier.parties, before=dataset.cases["registered_at"].min())
