@@ -82,9 +82,11 @@ def prepare(cases: pd.DataFrame, parties: pd.DataFrame) -> CaseTable:
     case_pos = position[codes[n:]]
     kept = case_pos >= 0
     party_id = parties["party_id"]
-    if not _all_str(party_id) and party_id.isna().to_numpy()[kept].any():
-        raise RecordError("party_id", None, "is required")
-    party_codes, party_ids = pd.factorize(_as_str(party_id), use_na_sentinel=False)
+    if not _all_str(party_id):  # scanned once: a column of str only has none missing
+        if party_id.isna().to_numpy()[kept].any():
+            raise RecordError("party_id", None, "is required")
+        party_id = party_id.astype(str)
+    party_codes, party_ids = pd.factorize(party_id, use_na_sentinel=False)
     ptype = parties["party_type"]
     is_person = ptype.eq(NATURAL_PERSON).fillna(False).to_numpy(dtype=bool)
     is_org = ptype.eq(ORGANISATION).fillna(False).to_numpy(dtype=bool)
